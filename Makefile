@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PORT ?= 8080
+DB ?= ./data/lms.db
+JOBS ?= $(shell nproc)
+
+.PHONY: run test setup build build-asan unit-test blackbox-test asan-test node-deps bench fuzz clean
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt | setup
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/build.ninja: CMakeLists.txt | setup
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMS_SANITIZE=ON -DLMS_BENCH=OFF
+
+build-asan: setup $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Starts the server on the embedded database; on an empty database it creates a demo
+# organization and prints how to sign in.
+run: build
+	@echo "lms: starting on http://127.0.0.1:$(PORT) (database $(DB)); Ctrl-C stops it"
+	$(BUILD)/lms serve --port $(PORT) --db $(DB) --demo
+
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j 1
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lms needs to build, test and benchmark, when missing.
+# Safe to run again: it only calls apt-get when something is absent.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libboost1.74-dev libsqlite3-dev sqlite3 libsodium-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev rapidjson-dev
+  libphonenumber-dev libpq-dev libhiredis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  curl wrk procps
+)
+# Node.js may come from another source that bundles npm; only ask Debian when it is absent.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,178 @@
+#include "app/app.h"
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "accounts/accounts_routes.h"
+#include "accounts/accounts_service.h"
+#include "accounts/directory.h"
+#include "auth/auth_routes.h"
+#include "auth/auth_service.h"
+#include "http/dispatcher.h"
+#include "http/server.h"
+#include "ops/log.h"
+#include "ops/ops_routes.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace lms::app {
+
+namespace asio = boost::asio;
+
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers) {
+  if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0)
+    throw std::runtime_error("PostgreSQL storage is not available in this build yet; use a SQLite file path");
+  return std::make_unique<store::sqlite::SqliteStore>(db, static_cast<int>(std::max(2u, ops::effective_threads(readers))));
+}
+
+std::string load_or_create_secret(const ops::ServeConfig& config) {
+  if (!config.token_secret.empty()) {
+    if (config.token_secret.size() < 32) throw std::runtime_error("--token-secret must be at least 32 bytes");
+    return config.token_secret;
+  }
+  auto dir = std::filesystem::path(config.db).parent_path();
+  auto path = (dir.empty() ? std::filesystem::path(".") : dir) / "lms.secret";
+  if (std::ifstream in{path}; in) {
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.size() >= 32) return secret;
+    throw std::runtime_error("token secret file " + path.string() + " is shorter than 32 bytes");
+  }
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  std::filesystem::create_directories(path.parent_path());
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    out << hex << "\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::filesystem::rename(tmp, path);
+  return hex;
+}
+
+namespace {
+
+// Creates a demo organization on an empty database and logs how to sign in.
+void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port) {
+  if (block_on(store.accounts().count_users()) > 0) return;
+  unsigned char bytes[9];
+  randombytes_buf(bytes, sizeof bytes);
+  std::string password = "demo-";
+  static constexpr char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+  for (auto b : bytes) password.push_back(alphabet[b % (sizeof alphabet - 1)]);
+  auto [session, org] = block_on(auth.register_organization({"Demo Sales", "Demo Admin", "admin@demo.lms", password, "US"}));
+  ops::LogLine("demo organization created")
+      .str("organization_id", org.id)
+      .str("email", session.user.email)
+      .str("password", password)
+      .str("login", "curl -s -X POST http://127.0.0.1:" + std::to_string(port) +
+                        "/api/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"admin@demo.lms\","
+                        "\"password\":\"" + password + "\"}'")
+      .info();
+}
+
+}  // namespace
+
+int serve(const ops::ServeConfig& config) {
+  const unsigned io_threads = ops::effective_threads(config.io_threads);
+
+  auto store = open_store(config.db, config.db_readers);
+  auth::TokenSigner signer(load_or_create_secret(config));
+  auth::PasswordHasher hasher;
+  asio::thread_pool hashing(ops::effective_threads(config.hash_threads));
+  accounts::AccountDirectory directory(store->accounts(), std::chrono::seconds(5));
+  auth::AuthService auth(store->accounts(), directory, signer, hasher, hashing.get_executor(),
+                         auth::AuthSettings{config.access_ttl, config.refresh_ttl});
+  accounts::AccountsService accounts(store->accounts(), directory, auth);
+
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::io_context*> context_ptrs;
+  for (unsigned i = 0; i < io_threads; ++i) {
+    contexts.push_back(std::make_unique<asio::io_context>(1));
+    context_ptrs.push_back(contexts.back().get());
+  }
+
+  http::Router router;
+  http::Dispatcher dispatcher(router, [&auth](std::string_view token) { return auth.authenticate(token); },
+                              config.log_requests);
+  http::Server server(
+      context_ptrs,
+      http::ServerLimits{config.header_limit, config.body_limit, config.header_timeout, config.body_timeout,
+                         config.idle_timeout},
+      [&dispatcher](http::Request& req, const http::ClientInfo& client) { return dispatcher.handle(req, client); },
+      [](int status, std::string_view reason, const http::ClientInfo& client) {
+        ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();
+      });
+  ops::add_ops_routes(router, *store, server);
+  auth::add_auth_routes(router, auth);
+  accounts::add_account_routes(router, accounts);
+
+  std::uint16_t port = server.listen(config.bind, config.port);
+  ops::LogLine("listening")
+      .str("address", config.bind)
+      .num("port", port)
+      .str("url", "http://" + (config.bind == "0.0.0.0" ? std::string("127.0.0.1") : config.bind) + ":" +
+                      std::to_string(port))
+      .str("db", config.db)
+      .str("engine", store->engine())
+      .num("io_threads", io_threads)
+      .str("version", LMS_VERSION)
+      .info();
+  ops::flush_logs();
+  if (config.demo) seed_demo(*store, auth, port);
+
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
+  server.start();
+
+  asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);
+  auto stop_all = [&] {
+    guards.clear();
+    for (auto& ctx : contexts) ctx->stop();
+  };
+  asio::co_spawn(
+      *contexts[0],
+      [&]() -> asio::awaitable<void> {
+        int signal = co_await signals.async_wait(asio::use_awaitable);
+        ops::LogLine("draining").num("signal", signal).num("open_connections", static_cast<std::int64_t>(server.open_connections())).info();
+        server.begin_drain();
+        // A second signal stops at once.
+        signals.async_wait([&](boost::system::error_code ec, int) {
+          if (!ec) stop_all();
+        });
+        auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
+        asio::steady_timer tick(*contexts[0]);
+        while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+          tick.expires_after(std::chrono::milliseconds(20));
+          co_await tick.async_wait(asio::use_awaitable);
+        }
+        stop_all();
+      },
+      asio::detached);
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < io_threads; ++i) threads.emplace_back([ctx = contexts[i].get()] { ctx->run(); });
+  contexts[0]->run();
+  for (auto& t : threads) t.join();
+
+  std::size_t unfinished = server.open_connections();
+  hashing.join();
+  store->close();
+  ops::LogLine("stopped").num("unfinished_connections", static_cast<std::int64_t>(unfinished)).info();
+  return 0;
+}
+
+}  // namespace lms::app

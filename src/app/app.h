@@ -1,0 +1,37 @@
+// The composition root: the only code that knows how lms is wired. It opens the store,
+// builds the services over it, registers the routes, runs the I/O threads and shuts down
+// in order (stop accepting → finish in-flight requests → stop threads → close the store).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <memory>
+#include <string>
+
+#include "ops/config.h"
+#include "store/store.h"
+
+namespace lms::app {
+
+// Opens the store named by `db` (a file path for SQLite).
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers);
+
+// The token secret: the configured one, else the one kept beside the database (created once).
+std::string load_or_create_secret(const ops::ServeConfig& config);
+
+// Runs a coroutine to completion on a private io_context, for the CLI and start-up tasks.
+template <class T>
+T block_on(boost::asio::awaitable<T> task) {
+  boost::asio::io_context ctx;
+  auto future = boost::asio::co_spawn(ctx, std::move(task), boost::asio::use_future);
+  ctx.run();
+  return future.get();
+}
+
+// Serves until SIGTERM or SIGINT; returns the process exit code.
+int serve(const ops::ServeConfig& config);
+
+}  // namespace lms::app

@@ -1,0 +1,127 @@
+#include "auth/tokens.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include "common/json.h"
+
+namespace lms::auth {
+
+namespace {
+
+constexpr std::string_view kHeader = R"({"alg":"HS256","typ":"JWT"})";
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+  std::string hex(size * 2, '\0');
+  sodium_bin2hex(hex.data(), hex.size() + 1, data, size);
+  return hex;
+}
+
+}  // namespace
+
+std::string base64url_encode(std::string_view bytes) {
+  std::size_t max = sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string out(max, '\0');
+  sodium_bin2base64(out.data(), max, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(max - 1);
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out(text.size(), '\0');
+  std::size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(), text.size(), nullptr,
+                        &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size())
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+TokenSigner::TokenSigner(std::string secret) : secret_(std::move(secret)), header_b64_(base64url_encode(kHeader)) {
+  if (secret_.size() < 32) throw std::invalid_argument("token secret must be at least 32 bytes");
+}
+
+std::string TokenSigner::sign(const AccessClaims& c) const {
+  std::string payload = json::build([&](json::Writer& w) {
+    w.StartObject();
+    json::field(w, "sub", c.user_id);
+    json::field(w, "org", c.organization_id);
+    json::field(w, "role", accounts::role_name(c.role));
+    json::key(w, "iat");
+    w.Int64(c.issued_at / 1000);
+    json::key(w, "exp");
+    w.Int64(c.expires_at / 1000);
+    w.EndObject();
+  });
+  std::string token = header_b64_ + "." + base64url_encode(payload);
+  std::string signature = hmac_sha256(secret_, token);
+  token += ".";
+  token += base64url_encode(signature);
+  return token;
+}
+
+std::optional<AccessClaims> TokenSigner::verify(std::string_view token, Millis now) const {
+  if (token.size() > 4096) return std::nullopt;
+  auto dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return std::nullopt;
+  auto dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) return std::nullopt;
+  // Only the exact header lms issues is accepted: no `none`, no RS256/HS256 confusion.
+  if (token.substr(0, dot1) != header_b64_) return std::nullopt;
+  auto signature = base64url_decode(token.substr(dot2 + 1));
+  if (!signature || signature->size() != 32) return std::nullopt;
+  std::string expected = hmac_sha256(secret_, token.substr(0, dot2));
+  if (sodium_memcmp(expected.data(), signature->data(), 32) != 0) return std::nullopt;
+
+  auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  if (!payload) return std::nullopt;
+  rapidjson::Document doc;
+  doc.Parse(payload->data(), payload->size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto str = [&](const char* name) -> std::optional<std::string> {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  auto num = [&](const char* name) -> std::optional<std::int64_t> {
+    auto it = doc.FindMember(name);
+    if (it == doc.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
+    return it->value.GetInt64();
+  };
+  auto sub = str("sub"), org = str("org"), role = str("role");
+  auto iat = num("iat"), exp = num("exp");
+  if (!sub || !org || !role || !iat || !exp) return std::nullopt;
+  auto parsed_role = accounts::parse_role(*role);
+  if (!parsed_role) return std::nullopt;
+  if (*exp * 1000 <= now) return std::nullopt;
+  return AccessClaims{*sub, *org, *parsed_role, *iat * 1000, *exp * 1000};
+}
+
+std::string new_refresh_token() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return base64url_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+}
+
+std::string hash_refresh_token(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+  return to_hex(digest, sizeof digest);
+}
+
+}  // namespace lms::auth

@@ -1,0 +1,30 @@
+#include "common/ids.h"
+
+#include <sodium.h>
+
+#include <array>
+#include <cstdint>
+
+namespace lms {
+
+std::string new_id() { return new_id_at(now_ms()); }
+
+std::string new_id_at(Millis ms) {
+  std::array<std::uint8_t, 16> b{};
+  randombytes_buf(b.data(), b.size());
+  auto t = static_cast<std::uint64_t>(ms);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(t >> (40 - 8 * i));
+  b[6] = static_cast<std::uint8_t>(0x70 | (b[6] & 0x0f));
+  b[8] = static_cast<std::uint8_t>(0x80 | (b[8] & 0x3f));
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(hex[b[i] >> 4]);
+    out.push_back(hex[b[i] & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace lms

@@ -1,0 +1,41 @@
+// Input rules shared by every service: emails, names, passwords, country codes. Each returns
+// the normalized value or throws ApiError 422 naming the field.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/errors.h"
+
+namespace lms::validate {
+
+// Trims, lower-cases and checks the shape of an email address.
+std::optional<std::string> normalize_email(std::string_view raw);
+std::string email(std::string_view raw, const char* field = "email");
+// Trims; 1..max characters (UTF-8 code points), no control characters.
+std::string name(std::string_view raw, const char* field, std::size_t max = 200);
+// 8..1024 bytes; the upper bound keeps hashing cost bounded.
+void password(std::string_view raw, const char* field = "password");
+// ISO 3166-1 alpha-2 shape, upper-cased.
+std::string country(std::string_view raw, const char* field = "defaultCountry");
+
+std::size_t utf8_length(std::string_view text);
+
+// Runs every check and throws one 422 listing all the fields that failed.
+template <class... Checks>
+void all(Checks&&... checks) {
+  std::vector<FieldError> errors;
+  auto run = [&](auto& check) {
+    try {
+      check();
+    } catch (const ApiError& e) {
+      errors.insert(errors.end(), e.details().begin(), e.details().end());
+    }
+  };
+  (run(checks), ...);
+  if (!errors.empty()) throw ApiError::validation(std::move(errors));
+}
+
+}  // namespace lms::validate

@@ -1,0 +1,106 @@
+#include "http/dispatcher.h"
+
+#include <sodium.h>
+
+#include <chrono>
+
+#include "ops/log.h"
+
+namespace lms::http {
+
+namespace {
+
+std::optional<std::string_view> bearer_token(const Request& request) {
+  auto header = request[bhttp::field::authorization];
+  constexpr std::string_view prefix = "Bearer ";
+  if (header.size() <= prefix.size() || !beast::iequals(header.substr(0, prefix.size()), prefix)) return std::nullopt;
+  auto token = header.substr(prefix.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+}  // namespace
+
+std::string choose_request_id(std::string_view inbound) {
+  bool plain = !inbound.empty() && inbound.size() <= 64;
+  for (char c : inbound) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return std::string(inbound);
+  unsigned char bytes[12];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return hex;
+}
+
+Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests)
+    : router_(router), authenticate_(std::move(authenticate)), log_requests_(log_requests) {}
+
+asio::awaitable<Response> Dispatcher::handle(Request& request, const ClientInfo& client) {
+  auto started = std::chrono::steady_clock::now();
+  std::string_view target = request.target();
+  auto question = target.find('?');
+  RequestContext ctx{request,
+                     target.substr(0, question),
+                     question == std::string_view::npos ? std::string_view{} : target.substr(question + 1),
+                     {},
+                     {},
+                     choose_request_id(request["X-Request-Id"]),
+                     std::nullopt};
+  Response response;
+  bool failed = false;
+  std::string failure;
+  try {
+    auto match = router_.match(request.method(), ctx.path);
+    if (match.kind == RouteMatch::Kind::not_found) throw ApiError::not_found("no such route");
+    if (match.kind == RouteMatch::Kind::method_not_allowed) {
+      response = error_response(405, "method_not_allowed", "method not allowed on this route");
+      response.set(bhttp::field::allow, match.allow);
+    } else {
+      ctx.route = match.route->pattern;
+      ctx.params = std::move(match.params);
+      if (match.route->options.authenticated) {
+        auto token = bearer_token(request);
+        if (!token) throw ApiError::unauthorized("missing bearer token");
+        ctx.principal = co_await authenticate_(*token);
+      }
+      response = co_await match.route->handler(ctx);
+    }
+  } catch (const ApiError& error) {
+    response = error_response(error);
+  } catch (const std::exception& error) {
+    failed = true;
+    failure = error.what();
+    response = error_response(500, "internal", "internal server error");
+  }
+  response.set("X-Request-Id", ctx.request_id);
+
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  if (failed) {
+    ops::LogLine("unhandled error")
+        .str("request_id", ctx.request_id)
+        .str("route", ctx.route)
+        .str("error", failure)
+        .error();
+  }
+  if (log_requests_) {
+    ops::LogLine("request")
+        .str("method", request.method_string())
+        .str("route", ctx.route.empty() ? std::string_view("-") : ctx.route)
+        .num("status", response.result_int())
+        .real("duration_ms", static_cast<double>(micros.count()) / 1000.0)
+        .str("request_id", ctx.request_id)
+        .str("user_id", ctx.principal ? std::string_view(ctx.principal->user_id) : std::string_view())
+        .str("client", client.address)
+        .info();
+  }
+  co_return response;
+}
+
+}  // namespace lms::http

@@ -1,0 +1,42 @@
+// The route table: method + pattern (`/api/users/:id`) → handler. Matching is by segments;
+// a literal segment beats a parameter (`/api/leads/count` before `/api/leads/:id`). A path
+// that exists under other methods yields 405 with the allowed methods.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "http/types.h"
+
+namespace lms::http {
+
+struct RouteOptions {
+  bool authenticated = true;
+};
+
+struct Route {
+  bhttp::verb method;
+  std::string pattern;
+  Handler handler;
+  RouteOptions options;
+  std::vector<std::string> segments;  // ":name" for parameters
+};
+
+struct RouteMatch {
+  enum class Kind { found, not_found, method_not_allowed } kind = Kind::not_found;
+  const Route* route = nullptr;
+  Params params;       // views into the matched path
+  std::string allow;   // for 405: "GET, POST"
+};
+
+class Router {
+ public:
+  void add(bhttp::verb method, std::string pattern, Handler handler, RouteOptions options = {});
+  RouteMatch match(bhttp::verb method, std::string_view path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace lms::http

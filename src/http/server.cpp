@@ -1,0 +1,195 @@
+#include "http/server.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+
+namespace lms::http {
+
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+struct Server::Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  bool idle = true;  // touched only on the connection's own I/O thread
+  ClientInfo client;
+};
+
+Server::Server(std::vector<asio::io_context*> contexts, ServerLimits limits, RequestHandler handler,
+               RejectLogger on_reject)
+    : contexts_(std::move(contexts)),
+      limits_(limits),
+      handler_(std::move(handler)),
+      on_reject_(std::move(on_reject)),
+      acceptor_(*contexts_.at(0)) {}
+
+Server::~Server() {
+  error_code ec;
+  acceptor_.close(ec);
+}
+
+std::uint16_t Server::listen(const std::string& address, std::uint16_t port) {
+  tcp::endpoint endpoint(asio::ip::make_address(address), port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint().port();
+}
+
+void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+void Server::begin_drain() {
+  if (draining_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    error_code ec;
+    acceptor_.close(ec);
+  });
+  std::lock_guard lock(connections_mutex_);
+  for (auto& [raw, weak] : connections_) {
+    if (auto conn = weak.lock()) {
+      asio::post(conn->stream.get_executor(), [conn] {
+        if (conn->idle) conn->stream.cancel();
+      });
+    }
+  }
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  std::size_t next = 0;
+  while (!draining_) {
+    error_code ec;
+    asio::any_io_executor target = contexts_[next++ % contexts_.size()]->get_executor();
+    tcp::socket socket = co_await acceptor_.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+      // Out of file descriptors or a transient error: back off briefly instead of spinning.
+      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto remote = conn->stream.socket().remote_endpoint(ec);
+    if (!ec) conn->client.address = remote.address().to_string();
+    {
+      std::lock_guard lock(connections_mutex_);
+      connections_.emplace(conn.get(), conn);
+    }
+    asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
+  }
+}
+
+namespace {
+
+// Writes a response the server produced itself, then closes gently: the client may still be
+// sending (an oversized body), and closing with unread data would reset the connection
+// before it reads our answer.
+asio::awaitable<void> reject_and_close(beast::tcp_stream& stream, beast::flat_buffer& buffer, Response res) {
+  error_code ec;
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(2));
+  std::size_t discarded = 0;
+  while (!ec && discarded < (8u << 20)) {
+    buffer.consume(buffer.size());
+    discarded += co_await stream.async_read_some(buffer.prepare(64 * 1024), asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                                           bool& rejected) {
+  error_code ec;
+  conn.idle = true;
+  if (conn.buffer.size() == 0) {
+    conn.stream.expires_after(limits_.idle_timeout);
+    std::size_t n = co_await conn.stream.async_read_some(conn.buffer.prepare(4096),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+    conn.buffer.commit(n);
+  }
+  conn.idle = false;
+
+  auto reject = [&](int status, std::string_view code, std::string_view message) -> asio::awaitable<bool> {
+    rejected = true;
+    if (on_reject_) on_reject_(status, code, conn.client);
+    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message));
+    co_return false;
+  };
+
+  conn.stream.expires_after(limits_.header_timeout);
+  co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == bhttp::error::header_limit)
+    co_return co_await reject(431, "request_header_fields_too_large", "request headers are too large");
+  if (ec == bhttp::error::body_limit)
+    co_return co_await reject(413, "payload_too_large", "request body is too large");
+  if (ec == beast::error::timeout)
+    co_return co_await reject(408, "request_timeout", "request headers not received in time");
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset)
+    co_return false;
+  if (ec) co_return co_await reject(400, "bad_request", "malformed HTTP request");
+
+  if (!parser.is_done()) {
+    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+      co_await bhttp::async_write(conn.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    conn.stream.expires_after(limits_.body_timeout);
+    co_await bhttp::async_read(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == bhttp::error::body_limit)
+      co_return co_await reject(413, "payload_too_large", "request body is too large");
+    if (ec == beast::error::timeout)
+      co_return co_await reject(408, "request_timeout", "request body not received in time");
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
+      co_return false;
+    if (ec) co_return co_await reject(400, "bad_request", "malformed HTTP request body");
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
+  open_connections_.fetch_add(1, std::memory_order_relaxed);
+  try {
+    while (!draining_) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+      parser.body_limit(limits_.body_limit);
+      bool rejected = false;
+      if (!co_await read_request(*conn, parser, rejected)) break;
+      Request& request = parser.get();
+      Response response = co_await handler_(request, conn->client);
+      bool keep_alive = request.keep_alive() && !draining_;
+      response.keep_alive(keep_alive);
+      response.prepare_payload();
+      error_code ec;
+      conn->stream.expires_after(limits_.body_timeout);
+      co_await bhttp::async_write(conn->stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !keep_alive) break;
+    }
+  } catch (const std::exception&) {
+    // A handler must not throw (the dispatcher answers every error); if one does, this
+    // connection ends and the server keeps serving the others.
+  }
+  error_code ec;
+  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  conn->stream.close();
+  {
+    std::lock_guard lock(connections_mutex_);
+    connections_.erase(conn.get());
+  }
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace lms::http

@@ -1,0 +1,78 @@
+// The HTTP/1.1 server: one acceptor, one io_context per I/O thread, one coroutine per
+// connection. Each connection reads a request within its timeouts and size limits, hands it
+// to the RequestHandler, writes the answer, and loops while keep-alive holds.
+//
+// Timeouts: `idle` bounds the wait for the first byte of a request, `header` the time to
+// receive the rest of the header, `body` the time to receive the body. A client that
+// trickles bytes cannot stretch any of them.
+//
+// Draining (graceful shutdown): stop accepting, close idle connections at once, let
+// in-flight requests finish and answer them with `Connection: close`.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/types.h"
+
+namespace lms::http {
+
+struct ServerLimits {
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+struct ClientInfo {
+  std::string address;
+};
+
+using RequestHandler = std::function<asio::awaitable<Response>(Request&, const ClientInfo&)>;
+// Called for requests the server answers itself (oversized, malformed): status and reason.
+using RejectLogger = std::function<void(int status, std::string_view reason, const ClientInfo&)>;
+
+class Server {
+ public:
+  Server(std::vector<asio::io_context*> contexts, ServerLimits limits, RequestHandler handler,
+         RejectLogger on_reject = {});
+  ~Server();
+
+  // Binds and listens; returns the bound port (useful with port 0).
+  std::uint16_t listen(const std::string& address, std::uint16_t port);
+  void start();
+  // Stops accepting and closes idle connections. In-flight requests finish.
+  void begin_drain();
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Connection;
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                                     bool& rejected);
+
+  std::vector<asio::io_context*> contexts_;
+  ServerLimits limits_;
+  RequestHandler handler_;
+  RejectLogger on_reject_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::size_t> open_connections_{0};
+  std::mutex connections_mutex_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by connections_mutex_
+};
+
+}  // namespace lms::http

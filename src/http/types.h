@@ -1,0 +1,60 @@
+// The HTTP vocabulary shared by the server, router and handlers: Beast's request/response
+// types, the per-request context a handler sees, and response builders in the contract's
+// shapes. Handlers depend on this header only, never on the server's sessions.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "accounts/model.h"
+#include "common/errors.h"
+
+namespace lms::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+using Params = std::vector<std::pair<std::string_view, std::string_view>>;
+
+struct RequestContext {
+  const Request& request;
+  std::string_view path;   // the target without the query string
+  std::string_view query;  // after '?', undecoded
+  std::string_view route;  // the matched route pattern, e.g. /api/users/:id
+  Params params;
+  std::string request_id;
+  std::optional<accounts::Principal> principal;
+
+  // A path parameter by name (the router guarantees it exists for the matched route).
+  std::string param(std::string_view name) const;
+  // A decoded query parameter, or nullopt when absent. Throws 400 on bad percent-encoding.
+  std::optional<std::string> query_param(std::string_view name) const;
+  // The body as a JSON object: 415 unless Content-Type is application/json, 400 if malformed.
+  rapidjson::Document json_body() const;
+  // The authenticated caller; only valid on routes that require authentication.
+  const accounts::Principal& caller() const { return *principal; }
+};
+
+using Handler = std::function<asio::awaitable<Response>(RequestContext&)>;
+
+Response json_response(bhttp::status status, std::string body);
+Response empty_response(bhttp::status status);
+Response error_response(const ApiError& error);
+Response error_response(int status, std::string_view code, std::string_view message);
+
+// Decodes %XX and '+' in a query component; nullopt on a malformed escape.
+std::optional<std::string> url_decode(std::string_view text);
+
+}  // namespace lms::http

@@ -1,0 +1,136 @@
+#include "ops/config.h"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <thread>
+
+namespace lms::ops {
+
+namespace {
+
+std::optional<std::pair<std::uint64_t, std::string_view>> split_number(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  return std::pair{value, text.substr(static_cast<std::size_t>(end - text.data()))};
+}
+
+template <class Duration>
+CLI::Option* duration_option(CLI::App& app, const std::string& name, Duration& target, const std::string& env,
+                             const std::string& help, const std::string& shown_default) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&target, name](const std::string& text) {
+            auto parsed = parse_duration(text);
+            if (!parsed) throw CLI::ValidationError(name, "expected a duration such as 500ms, 10s, 15m, 1h or 30d");
+            target = std::chrono::duration_cast<Duration>(*parsed);
+          },
+          help)
+      ->envname(env)
+      ->default_str(shown_default);
+}
+
+CLI::Option* size_option(CLI::App& app, const std::string& name, std::size_t& target, const std::string& env,
+                         const std::string& help, const std::string& shown_default) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&target, name](const std::string& text) {
+            auto parsed = parse_size(text);
+            if (!parsed || *parsed == 0) throw CLI::ValidationError(name, "expected a size such as 16KB or 1MB");
+            target = *parsed;
+          },
+          help)
+      ->envname(env)
+      ->default_str(shown_default);
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  auto parts = split_number(text);
+  if (!parts) return std::nullopt;
+  auto [value, unit] = *parts;
+  std::uint64_t factor;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
+  else return std::nullopt;
+  if (value > (std::uint64_t{1} << 40) / factor) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * factor));
+}
+
+std::optional<std::size_t> parse_size(std::string_view text) {
+  auto parts = split_number(text);
+  if (!parts) return std::nullopt;
+  auto [value, unit] = *parts;
+  std::uint64_t factor;
+  if (unit.empty() || unit == "B") factor = 1;
+  else if (unit == "KB" || unit == "KiB" || unit == "k" || unit == "K") factor = 1024;
+  else if (unit == "MB" || unit == "MiB" || unit == "M") factor = 1024 * 1024;
+  else if (unit == "GB" || unit == "GiB" || unit == "G") factor = 1024ull * 1024 * 1024;
+  else return std::nullopt;
+  if (value > (std::uint64_t{1} << 50) / factor) return std::nullopt;
+  return static_cast<std::size_t>(value * factor);
+}
+
+unsigned effective_threads(unsigned configured) {
+  if (configured > 0) return configured;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : cores;
+}
+
+void add_db_option(CLI::App& app, std::string& db) {
+  app.add_option("--db", db, "SQLite database file (a postgres:// URL once PostgreSQL support lands)")
+      ->envname("LMS_DB")
+      ->capture_default_str();
+}
+
+void add_serve_options(CLI::App& app, ServeConfig& c) {
+  app.add_option("--bind", c.bind, "address to listen on")->envname("LMS_BIND")->capture_default_str();
+  app.add_option("--port", c.port, "TCP port; 0 picks a free one (printed in the first log line)")
+      ->envname("LMS_PORT")
+      ->capture_default_str();
+  add_db_option(app, c.db);
+  app.add_option("--token-secret", c.token_secret,
+                 "HMAC key for access tokens, at least 32 bytes; default: generated once into lms.secret beside "
+                 "the database")
+      ->envname("LMS_TOKEN_SECRET");
+  duration_option(app, "--access-ttl", c.access_ttl, "LMS_ACCESS_TTL", "access token lifetime", "15m");
+  duration_option(app, "--refresh-ttl", c.refresh_ttl, "LMS_REFRESH_TTL", "refresh token lifetime", "30d");
+  app.add_option("--threads", c.io_threads, "I/O threads; 0 = one per core")
+      ->envname("LMS_THREADS")
+      ->capture_default_str();
+  app.add_option("--db-readers", c.db_readers, "database reader threads; 0 = one per core (at least 2)")
+      ->envname("LMS_DB_READERS")
+      ->capture_default_str();
+  app.add_option("--hash-threads", c.hash_threads, "password hashing threads; 0 = one per core")
+      ->envname("LMS_HASH_THREADS")
+      ->capture_default_str();
+  size_option(app, "--max-header-size", c.header_limit, "LMS_MAX_HEADER_SIZE", "request header limit (431 beyond)",
+              "16KB");
+  size_option(app, "--max-body-size", c.body_limit, "LMS_MAX_BODY_SIZE", "JSON body limit (413 beyond)", "1MB");
+  duration_option(app, "--header-timeout", c.header_timeout, "LMS_HEADER_TIMEOUT",
+                  "time to receive a request's headers once it starts", "10s");
+  duration_option(app, "--body-timeout", c.body_timeout, "LMS_BODY_TIMEOUT",
+                  "time to receive a request body, and to write a response", "30s");
+  duration_option(app, "--idle-timeout", c.idle_timeout, "LMS_IDLE_TIMEOUT",
+                  "how long a keep-alive connection may wait for its next request", "60s");
+  duration_option(app, "--shutdown-timeout", c.shutdown_timeout, "LMS_SHUTDOWN_TIMEOUT",
+                  "on SIGTERM, how long in-flight requests may take to finish", "10s");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->envname("LMS_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-requests", c.log_requests, "one log line per request (true/false)")
+      ->envname("LMS_LOG_REQUESTS")
+      ->capture_default_str();
+  app.add_flag("--demo", c.demo, "on an empty database, create a demo organization and print its login")
+      ->envname("LMS_DEMO");
+}
+
+}  // namespace lms::ops

@@ -1,0 +1,50 @@
+// Server configuration: every setting has a flag and an LMS_* environment variable (the flag
+// wins), a default that is safe in production, and a line in `lms serve --help`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace CLI {
+class App;
+}
+
+namespace lms::ops {
+
+struct ServeConfig {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::string db = "./data/lms.db";
+  std::string token_secret;  // empty: generated once and kept beside the database
+  std::chrono::seconds access_ttl{15 * 60};
+  std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+  unsigned io_threads = 0;    // 0: one per core
+  unsigned db_readers = 0;    // 0: one per core, at least 2
+  unsigned hash_threads = 0;  // 0: one per core
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  std::string log_level = "info";
+  bool log_requests = true;
+  bool demo = false;  // on an empty database, create a demo organization and print its login
+};
+
+// Registers the serve options on `app`, writing into `config` when parsed.
+void add_serve_options(CLI::App& app, ServeConfig& config);
+// Registers only the database option (for subcommands that just open the store).
+void add_db_option(CLI::App& app, std::string& db);
+
+// "250ms", "10s", "15m", "2h", "30d"; a bare number is seconds.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "512", "16KB", "1MB", "2GB" (powers of 1024); a bare number is bytes.
+std::optional<std::size_t> parse_size(std::string_view text);
+
+unsigned effective_threads(unsigned configured);
+
+}  // namespace lms::ops
