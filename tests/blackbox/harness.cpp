@@ -1,0 +1,351 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include <rapidjson/pointer.h>
+
+namespace lms::test {
+
+std::string make_temp_dir() {
+  char tmpl[] = "/tmp/lms-test-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+LmsServer::LmsServer(std::vector<std::string> extra, std::string dir) : dir_(std::move(dir)) {
+  if (dir_.empty()) {
+    dir_ = make_temp_dir();
+    own_dir_ = true;
+  }
+  start(extra);
+}
+
+void LmsServer::start(const std::vector<std::string>& extra) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> args = {LMS_BINARY, "serve", "--port", "0", "--bind", "127.0.0.1", "--db",
+                                   dir_ + "/lms.db", "--threads", "2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  out_fd_ = pipe_fds[0];
+  // The first log line names the port.
+  std::string line;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char c;
+    ssize_t n = read(out_fd_, &c, 1);
+    if (n <= 0) break;
+    logs_.push_back(c);
+    if (c != '\n') {
+      line.push_back(c);
+      continue;
+    }
+    std::smatch m;
+    static const std::regex port_re("\"port\":([0-9]+)");
+    if (line.find("\"listening\"") != std::string::npos && std::regex_search(line, m, port_re))
+      port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    line.clear();
+  }
+  if (port_ == 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    throw std::runtime_error("lms did not start; output: " + logs_);
+  }
+  reader_ = std::thread([this] {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(out_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      std::lock_guard lock(logs_mutex_);
+      logs_.append(buf, static_cast<std::size_t>(n));
+    }
+  });
+}
+
+bool LmsServer::running() {
+  if (exited_) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exited_ = true;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+int LmsServer::terminate(std::chrono::seconds wait) {
+  if (!running()) return exit_status_;
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (running()) {
+    kill_hard();
+    return -SIGKILL;
+  }
+  return exit_status_;
+}
+
+void LmsServer::kill_hard() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  exited_ = true;
+  exit_status_ = -SIGKILL;
+}
+
+std::string LmsServer::logs() {
+  std::lock_guard lock(logs_mutex_);
+  return logs_;
+}
+
+LmsServer::~LmsServer() {
+  terminate();
+  if (reader_.joinable()) reader_.join();
+  if (out_fd_ >= 0) close(out_fd_);
+  if (own_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+namespace {
+
+int connect_to(std::uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("connect failed");
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+void send_all(int fd, const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("send failed");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads one HTTP/1.1 response with Content-Length (what lms always sends).
+Response read_response(int fd) {
+  std::string data;
+  char buf[8192];
+  std::size_t header_end = std::string::npos;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto read_more = [&] {
+    pollfd p{fd, POLLIN, 0};
+    while (poll(&p, 1, 100) <= 0)
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("response timed out");
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) throw std::runtime_error("connection closed before a full response: " + data);
+    data.append(buf, static_cast<std::size_t>(n));
+  };
+  while ((header_end = data.find("\r\n\r\n")) == std::string::npos) read_more();
+  Response res;
+  std::istringstream head(data.substr(0, header_end));
+  std::string line;
+  std::getline(head, line);
+  res.status = std::stoi(line.substr(9, 3));
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    res.headers[lower(line.substr(0, colon))] = value;
+  }
+  std::size_t length = res.headers.count("content-length") ? std::stoul(res.headers["content-length"]) : 0;
+  while (data.size() < header_end + 4 + length) read_more();
+  res.body = data.substr(header_end + 4, length);
+  if (res.header("content-type").find("application/json") != std::string::npos) res.json.Parse(res.body.c_str());
+  return res;
+}
+
+}  // namespace
+
+std::string Response::header(const std::string& name) const {
+  auto it = headers.find(lower(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string Response::str(const char* pointer) const {
+  if (!json.IsObject()) return {};
+  const rapidjson::Value* v = rapidjson::Pointer(pointer).Get(json);
+  if (!v) return {};
+  if (v->IsString()) return v->GetString();
+  if (v->IsBool()) return v->GetBool() ? "true" : "false";
+  if (v->IsInt64()) return std::to_string(v->GetInt64());
+  if (v->IsNull()) return "null";
+  return "<non-scalar>";
+}
+
+Response Client::request(const std::string& method, const std::string& target, const std::string& body,
+                         const std::map<std::string, std::string>& headers) {
+  int fd = connect_to(port_);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  bool has_type = false;
+  for (const auto& [k, v] : headers) {
+    req += k + ": " + v + "\r\n";
+    if (lower(k) == "content-type") has_type = true;
+  }
+  if (!body.empty() && !has_type) req += "Content-Type: application/json\r\n";
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  try {
+    send_all(fd, req);
+    Response res = read_response(fd);
+    close(fd);
+    return res;
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+}
+
+Response Client::get(const std::string& target, const std::string& token) {
+  std::map<std::string, std::string> h;
+  if (!token.empty()) h["Authorization"] = "Bearer " + token;
+  return request("GET", target, {}, h);
+}
+
+Response Client::post(const std::string& target, const std::string& json, const std::string& token) {
+  std::map<std::string, std::string> h;
+  if (!token.empty()) h["Authorization"] = "Bearer " + token;
+  return request("POST", target, json, h);
+}
+
+Response Client::patch(const std::string& target, const std::string& json, const std::string& token) {
+  std::map<std::string, std::string> h;
+  if (!token.empty()) h["Authorization"] = "Bearer " + token;
+  return request("PATCH", target, json, h);
+}
+
+RawConnection::RawConnection(std::uint16_t port) : fd_(connect_to(port)) {}
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+void RawConnection::send(const std::string& bytes) { send_all(fd_, bytes); }
+
+std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[8192];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return true;
+  }
+  return false;
+}
+
+std::string unique_email(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  static const auto seed = std::random_device{}();
+  return prefix + "-" + std::to_string(seed % 100000) + "-" + std::to_string(counter++) + "@example.com";
+}
+
+Account register_org(Client& client, const std::string& org_name) {
+  Account a;
+  a.email = unique_email("admin");
+  auto res = client.post("/api/auth/register", R"({"organizationName":")" + org_name +
+                                                   R"(","name":"Admin","email":")" + a.email +
+                                                   R"(","password":"correct-horse"})");
+  if (res.status != 201) throw std::runtime_error("register failed: " + res.body);
+  a.access_token = res.str("/accessToken");
+  a.refresh_token = res.str("/refreshToken");
+  a.user_id = res.str("/user/id");
+  a.organization_id = res.str("/organization/id");
+  return a;
+}
+
+Account add_user(Client& client, const Account& admin, const std::string& role) {
+  Account a;
+  a.email = unique_email(role);
+  auto res = client.post("/api/users",
+                         R"({"name":"A )" + role + R"(","email":")" + a.email +
+                             R"(","password":"correct-horse","role":")" + role + R"("})",
+                         admin.access_token);
+  if (res.status != 201) throw std::runtime_error("create user failed: " + res.body);
+  a.user_id = res.str("/id");
+  a.organization_id = res.str("/organizationId");
+  auto login = client.post("/api/auth/login", R"({"email":")" + a.email + R"(","password":"correct-horse"})");
+  if (login.status != 200) throw std::runtime_error("login failed: " + login.body);
+  a.access_token = login.str("/accessToken");
+  a.refresh_token = login.str("/refreshToken");
+  return a;
+}
+
+std::string run_command(const std::string& command, int* exit_code) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) throw std::runtime_error("popen failed");
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  int status = pclose(pipe);
+  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+}  // namespace lms::test

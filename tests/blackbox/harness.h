@@ -1,0 +1,106 @@
+// Black-box test harness: starts the real `lms` binary on a free loopback port with a fresh
+// database, and talks to it over real sockets (a small HTTP/1.1 client and raw sockets for
+// hostile clients). Nothing here links the server's internals.
+#pragma once
+
+#include <rapidjson/document.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace lms::test {
+
+std::string make_temp_dir();
+
+class LmsServer {
+ public:
+  // Starts `lms serve --port 0 --bind 127.0.0.1 --db <dir>/lms.db` plus `extra` arguments.
+  // With an empty `dir` a fresh temporary directory is used.
+  explicit LmsServer(std::vector<std::string> extra = {}, std::string dir = {});
+  ~LmsServer();
+  LmsServer(const LmsServer&) = delete;
+  LmsServer& operator=(const LmsServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM and waits; returns the exit status (or -signal).
+  int terminate(std::chrono::seconds wait = std::chrono::seconds(30));
+  void kill_hard();
+  bool running();
+  std::string logs();
+
+ private:
+  void start(const std::vector<std::string>& extra);
+
+  std::string dir_;
+  bool own_dir_ = false;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread reader_;
+  std::mutex logs_mutex_;
+  std::string logs_;
+  int exit_status_ = 0;
+  bool exited_ = false;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  rapidjson::Document json;  // parsed when the body is JSON
+  std::string header(const std::string& name) const;
+  std::string str(const char* pointer) const;  // JSON pointer, e.g. "/error/code"
+};
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) : port_(port) {}
+  Response request(const std::string& method, const std::string& target, const std::string& body = {},
+                   const std::map<std::string, std::string>& headers = {});
+  Response get(const std::string& target, const std::string& token = {});
+  Response post(const std::string& target, const std::string& json, const std::string& token = {});
+  Response patch(const std::string& target, const std::string& json, const std::string& token = {});
+
+ private:
+  std::uint16_t port_;
+};
+
+// A raw TCP connection for hostile clients.
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port);
+  ~RawConnection();
+  void send(const std::string& bytes);
+  // Reads until the peer closes or `timeout` passes; returns what arrived.
+  std::string read_until_close(std::chrono::milliseconds timeout);
+  // True if the peer closed the connection within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+struct Account {
+  std::string access_token;
+  std::string refresh_token;
+  std::string user_id;
+  std::string organization_id;
+  std::string email;
+};
+
+// Registers a new organization with a unique admin email.
+Account register_org(Client& client, const std::string& org_name);
+// Creates a user as `admin` and logs them in.
+Account add_user(Client& client, const Account& admin, const std::string& role);
+std::string unique_email(const std::string& prefix);
+std::string run_command(const std::string& command, int* exit_code = nullptr);
+
+}  // namespace lms::test
