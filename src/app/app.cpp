@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <sodium.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -65,6 +66,19 @@ std::string load_or_create_secret(const ops::ServeConfig& config) {
 
 namespace {
 
+// Every connection is a file descriptor: raise the soft limit to the hard one, as servers
+// that hold many connections do, and report what we have.
+rlim_t raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur;
+}
+
 // Creates a demo organization on an empty database and logs how to sign in.
 void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port) {
   if (block_on(store.accounts().count_users()) > 0) return;
@@ -88,6 +102,7 @@ void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port)
 
 int serve(const ops::ServeConfig& config) {
   const unsigned io_threads = ops::effective_threads(config.io_threads);
+  const rlim_t file_limit = raise_file_limit();
 
   auto store = open_store(config.db, config.db_readers);
   auth::TokenSigner signer(load_or_create_secret(config));
@@ -129,6 +144,7 @@ int serve(const ops::ServeConfig& config) {
       .str("db", config.db)
       .str("engine", store->engine())
       .num("io_threads", io_threads)
+      .num("max_open_files", static_cast<std::int64_t>(file_limit))
       .str("version", LMS_VERSION)
       .info();
   ops::flush_logs();

@@ -1,0 +1,98 @@
+// Micro benchmarks of the per-request hot path: token verification, routing, JSON parsing
+// (RapidJSON, which lms uses, against simdjson, measured for the choice) and rendering.
+//   ./build/bench/micro_bench
+#include <benchmark/benchmark.h>
+
+#include <rapidjson/document.h>
+
+#ifdef LMS_HAVE_SIMDJSON
+#include <simdjson.h>
+#endif
+
+#include "accounts/render.h"
+#include "auth/tokens.h"
+#include "common/json.h"
+#include "http/router.h"
+
+namespace {
+
+using namespace lms;
+
+const std::string kSecret(32, 's');
+
+// A lead-sized request body (~400 bytes), the typical JSON lms parses.
+const std::string kBody =
+    R"({"name":"Jane Doe","phone":"+1 (415) 555-0123","email":"Jane.Doe@Example.com","company":"Acme Corp",)"
+    R"("source":"webinar","status":"contacted","assignedTo":"01939a3e-8c1f-7b5e-9d2a-3f4b5c6d7e8f",)"
+    R"("tags":["vip","q4","west-coast"],"custom":{"budget":25000,"decisionMaker":true,"notes":"asked for a demo"}})";
+
+void BM_TokenSign(benchmark::State& state) {
+  auth::TokenSigner signer(kSecret);
+  auth::AccessClaims claims{"01939a3e-8c1f-7b5e-9d2a-3f4b5c6d7e8f", "01939a3e-8c1f-7b5e-9d2a-000000000000",
+                            accounts::Role::agent, 1'700'000'000'000, 4'000'000'000'000};
+  for (auto _ : state) benchmark::DoNotOptimize(signer.sign(claims));
+}
+BENCHMARK(BM_TokenSign);
+
+void BM_TokenVerify(benchmark::State& state) {
+  auth::TokenSigner signer(kSecret);
+  auth::AccessClaims claims{"01939a3e-8c1f-7b5e-9d2a-3f4b5c6d7e8f", "01939a3e-8c1f-7b5e-9d2a-000000000000",
+                            accounts::Role::agent, 1'700'000'000'000, 4'000'000'000'000};
+  std::string token = signer.sign(claims);
+  for (auto _ : state) benchmark::DoNotOptimize(signer.verify(token, 1'800'000'000'000));
+}
+BENCHMARK(BM_TokenVerify);
+
+void BM_RouterMatch(benchmark::State& state) {
+  http::Router router;
+  http::Handler noop = [](http::RequestContext&) -> boost::asio::awaitable<http::Response> { co_return http::Response{}; };
+  for (auto p : {"/healthz", "/readyz", "/api/auth/register", "/api/auth/login", "/api/auth/refresh",
+                 "/api/auth/logout", "/api/auth/me", "/api/users", "/api/users/:id", "/api/organization",
+                 "/api/leads", "/api/leads/count", "/api/leads/export", "/api/leads/bulk", "/api/leads/:id",
+                 "/api/leads/:id/activities", "/api/leads/:id/notes", "/api/imports", "/api/imports/:id",
+                 "/api/imports/:id/errors", "/api/imports/:id/revert"})
+    router.add(http::bhttp::verb::get, p, noop);
+  for (auto _ : state) benchmark::DoNotOptimize(router.match(http::bhttp::verb::get, "/api/leads/01939a3e-8c1f/activities"));
+}
+BENCHMARK(BM_RouterMatch);
+
+void BM_JsonParse_RapidJSON(benchmark::State& state) {
+  for (auto _ : state) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(kBody.data(), kBody.size());
+    benchmark::DoNotOptimize(doc["name"].GetString());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kBody.size()));
+}
+BENCHMARK(BM_JsonParse_RapidJSON);
+
+#ifdef LMS_HAVE_SIMDJSON
+void BM_JsonParse_simdjson(benchmark::State& state) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string body(kBody);
+  for (auto _ : state) {
+    simdjson::dom::element doc = parser.parse(body);
+    benchmark::DoNotOptimize(std::string_view(doc["name"]));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kBody.size()));
+}
+BENCHMARK(BM_JsonParse_simdjson);
+#endif
+
+void BM_RenderUserAndOrganization(benchmark::State& state) {
+  accounts::User user{"01939a3e-8c1f-7b5e-9d2a-3f4b5c6d7e8f", "01939a3e-8c1f-7b5e-9d2a-000000000000", "Jane Doe",
+                      "jane@example.com", accounts::Role::manager, true, 1'700'000'000'123};
+  accounts::Organization org{"01939a3e-8c1f-7b5e-9d2a-000000000000", "Acme", "US", 1'700'000'000'000};
+  for (auto _ : state)
+    benchmark::DoNotOptimize(json::build([&](json::Writer& w) {
+      w.StartObject();
+      json::key(w, "user");
+      accounts::write_user(w, user);
+      json::key(w, "organization");
+      accounts::write_organization(w, org);
+      w.EndObject();
+    }));
+}
+BENCHMARK(BM_RenderUserAndOrganization);
+
+}  // namespace

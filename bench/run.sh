@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Whole-system HTTP figures for docs/benchmarks.md: wrk against /healthz and /api/auth/me at
+# 64 connections, the server's idle memory, and its memory with 10,000 idle keep-alive
+# connections. Starts its own server on a fresh database; stops everything it started.
+#   bash bench/run.sh            (after `make build`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LMS=${LMS:-build/lms}
+PORT=${PORT:-18700}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+IDLE=${IDLE:-10000}
+dir=$(mktemp -d /tmp/lms-bench-XXXXXX)
+ulimit -n 65536
+
+"$LMS" serve --port "$PORT" --bind 127.0.0.1 --db "$dir/lms.db" --log-requests false --idle-timeout 10m \
+  >"$dir/server.log" 2>&1 &
+server=$!
+hold=""
+cleanup() {
+  [ -n "$hold" ] && kill "$hold" 2>/dev/null || true
+  kill "$server" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
+token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/register" -H 'Content-Type: application/json' \
+  -d '{"organizationName":"Bench","name":"Bench","email":"bench@bench.lms","password":"bench-password"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+
+idle_rss=$(rss_kb)
+echo "## lms HTTP benchmark $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo
+run_wrk() {
+  local name=$1; shift
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@")
+  local rps p50 p90 p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p90=$(awk '$1=="90%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  echo "| $name | $rps | $p50 | $p90 | $p99 | ${non2xx:-0} |"
+}
+echo "| endpoint (wrk -t2 -c$CONNECTIONS -d$DURATION) | requests/s | p50 | p90 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|"
+run_wrk "GET /healthz" "http://127.0.0.1:$PORT/healthz"
+run_wrk "GET /api/auth/me" -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/auth/me"
+echo
+after_load_rss=$(rss_kb)
+python3 bench/hold_connections.py --port "$PORT" --count "$IDLE" --hold 600 >"$dir/hold.log" 2>&1 &
+hold=$!
+for _ in $(seq 600); do grep -q "answered=" "$dir/hold.log" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+held=$(cat "$dir/hold.log")
+held_rss=$(rss_kb)
+echo "| memory | RSS |"
+echo "|---|---|"
+echo "| idle, after start-up | $((idle_rss / 1024)) MiB |"
+echo "| after the wrk runs | $((after_load_rss / 1024)) MiB |"
+echo "| with $IDLE idle keep-alive connections ($held) | $((held_rss / 1024)) MiB |"
+echo "| per idle connection | $(( (held_rss - after_load_rss) * 1024 / IDLE )) bytes |"
