@@ -32,9 +32,13 @@ run: build
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1
+	bash scripts/fuzz.sh 10
 
 bench: build
 	bash bench/run.sh
+
+fuzz:
+	bash scripts/fuzz.sh 300
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,10 +1,12 @@
 #include "auth/tokens.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 #include <sodium.h>
 
+#include <memory>
 #include <stdexcept>
 
 #include "common/json.h"
@@ -14,14 +16,6 @@ namespace lms::auth {
 namespace {
 
 constexpr std::string_view kHeader = R"({"alg":"HS256","typ":"JWT"})";
-
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
 
 std::string to_hex(const unsigned char* data, std::size_t size) {
   std::string hex(size * 2, '\0');
@@ -52,8 +46,41 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+struct TokenSigner::MacTemplate {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* keyed = nullptr;
+};
+
 TokenSigner::TokenSigner(std::string secret) : secret_(std::move(secret)), header_b64_(base64url_encode(kHeader)) {
   if (secret_.size() < 32) throw std::invalid_argument("token secret must be at least 32 bytes");
+  template_ = new MacTemplate;
+  template_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (template_->mac) template_->keyed = EVP_MAC_CTX_new(template_->mac);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  if (!template_->keyed ||
+      EVP_MAC_init(template_->keyed, reinterpret_cast<const unsigned char*>(secret_.data()), secret_.size(), params) != 1) {
+    EVP_MAC_CTX_free(template_->keyed);
+    EVP_MAC_free(template_->mac);
+    delete template_;
+    throw std::runtime_error("OpenSSL HMAC-SHA256 is not available");
+  }
+}
+
+TokenSigner::~TokenSigner() {
+  EVP_MAC_CTX_free(template_->keyed);
+  EVP_MAC_free(template_->mac);
+  delete template_;
+}
+
+std::string TokenSigner::mac(std::string_view data) const {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(template_->keyed), &EVP_MAC_CTX_free);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!ctx || EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
+  return std::string(reinterpret_cast<char*>(out), len);
 }
 
 std::string TokenSigner::sign(const AccessClaims& c) const {
@@ -69,7 +96,7 @@ std::string TokenSigner::sign(const AccessClaims& c) const {
     w.EndObject();
   });
   std::string token = header_b64_ + "." + base64url_encode(payload);
-  std::string signature = hmac_sha256(secret_, token);
+  std::string signature = mac(token);
   token += ".";
   token += base64url_encode(signature);
   return token;
@@ -85,7 +112,7 @@ std::optional<AccessClaims> TokenSigner::verify(std::string_view token, Millis n
   if (token.substr(0, dot1) != header_b64_) return std::nullopt;
   auto signature = base64url_decode(token.substr(dot2 + 1));
   if (!signature || signature->size() != 32) return std::nullopt;
-  std::string expected = hmac_sha256(secret_, token.substr(0, dot2));
+  std::string expected = mac(token.substr(0, dot2));
   if (sodium_memcmp(expected.data(), signature->data(), 32) != 0) return std::nullopt;
 
   auto payload = base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
