@@ -55,8 +55,11 @@ std::optional<Millis> parse_rfc3339(std::string_view s) {
       !read_digits(s, 11, 2, hour) || s[13] != ':' || !read_digits(s, 14, 2, minute) || s[16] != ':' ||
       !read_digits(s, 17, 2, second))
     return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return std::nullopt;
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  int month_days = kDaysInMonth[month - 1] + (month == 2 && leap ? 1 : 0);
+  if (day < 1 || day > month_days) return std::nullopt;
   std::size_t pos = 19;
   int millis = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -76,7 +79,7 @@ std::optional<Millis> parse_rfc3339(std::string_view s) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
     if (!read_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !read_digits(s, pos + 4, 2, om))
+        !read_digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offset_minutes = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
     pos += 6;

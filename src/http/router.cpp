@@ -48,8 +48,14 @@ bool match_segments(const Route& route, const std::vector<std::string_view>& par
 void Router::add(bhttp::verb method, std::string pattern, Handler handler, RouteOptions options) {
   Route route{method, pattern, std::move(handler), options, {}};
   for (auto part : split_path(route.pattern)) route.segments.emplace_back(part);
+  // Parameter names do not matter for matching: /a/:id and /a/:key are the same route.
+  auto shape = [](const std::vector<std::string>& segments) {
+    std::vector<std::string_view> out;
+    for (const auto& s : segments) out.push_back(!s.empty() && s[0] == ':' ? std::string_view(":") : s);
+    return out;
+  };
   for (const auto& existing : routes_)
-    if (existing.method == method && existing.segments == route.segments)
+    if (existing.method == method && shape(existing.segments) == shape(route.segments))
       throw std::logic_error("duplicate route " + pattern);
   routes_.push_back(std::move(route));
 }

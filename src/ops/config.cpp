@@ -25,7 +25,9 @@ CLI::Option* duration_option(CLI::App& app, const std::string& name, Duration& t
           [&target, name](const std::string& text) {
             auto parsed = parse_duration(text);
             if (!parsed) throw CLI::ValidationError(name, "expected a duration such as 500ms, 10s, 15m, 1h or 30d");
-            target = std::chrono::duration_cast<Duration>(*parsed);
+            auto converted = std::chrono::duration_cast<Duration>(*parsed);
+            if (converted.count() <= 0) throw CLI::ValidationError(name, "must be greater than zero in its unit");
+            target = converted;
           },
           help)
       ->envname(env)

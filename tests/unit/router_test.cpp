@@ -177,6 +177,9 @@ TEST(Router, DuplicateRouteThrows) {
 }
 
 TEST(Router, DuplicateRouteDifferingOnlyInParamNameThrows) {
+  // Shows a bug in src/http/router.cpp:51-53 (Router::add): the duplicate check compares the raw
+  // segments, so ":id" and ":userId" count as different and both routes are registered. They
+  // match exactly the same paths; the second one can never be selected.
   Router r;
   r.add(verb::get, "/api/users/:id", Handler{});
   EXPECT_THROW(r.add(verb::get, "/api/users/:userId", Handler{}), std::logic_error);

@@ -4,8 +4,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "auth/tokens.h"
 
@@ -193,7 +196,9 @@ TEST(TokenSigner, MalformedStringsAreRejected) {
     if (c == '-') c = '+';
     if (c == '_') c = '/';
   }
-  if (std_sig != parts[2]) EXPECT_FALSE(signer.verify(parts[0] + "." + parts[1] + "." + std_sig, kIssued));
+  if (std_sig != parts[2]) {
+    EXPECT_FALSE(signer.verify(parts[0] + "." + parts[1] + "." + std_sig, kIssued));
+  }
 }
 
 TEST(TokenSigner, HugeInputIsRejected) {
@@ -211,6 +216,28 @@ TEST(TokenSigner, SecretShorterThan32BytesThrows) {
   EXPECT_THROW(TokenSigner(std::string()), std::invalid_argument);
   EXPECT_NO_THROW(TokenSigner(std::string(32, 'x')));
   EXPECT_NO_THROW(TokenSigner(std::string(64, 'x')));
+}
+
+TEST(TokenSigner, ConcurrentSignAndVerify) {
+  // One signer is shared by every I/O thread.
+  TokenSigner signer(kSecret);
+  TokenSigner other(kOtherSecret);
+  const std::string foreign = other.sign(sample_claims());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        auto c = sample_claims();
+        c.user_id = "user-" + std::to_string(t) + "-" + std::to_string(i);
+        auto claims = signer.verify(signer.sign(c), kIssued);
+        if (!claims || claims->user_id != c.user_id) ++failures;
+        if (signer.verify(foreign, kIssued)) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(Base64Url, KnownVectors) {
