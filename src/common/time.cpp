@@ -1,8 +1,6 @@
 #include "common/time.h"
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 namespace lms {
 
@@ -38,14 +36,34 @@ Millis now_ms() {
 }
 
 std::string format_rfc3339(Millis ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int millis = static_cast<int>(ms - static_cast<Millis>(seconds) * 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
+  // Hand-rolled (civil-from-days) rather than gmtime_r + snprintf: it runs on every
+  // rendered timestamp, and is several times faster.
+  std::int64_t days = ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000;
+  std::int64_t in_day = ms - days * 86'400'000;
+  std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2);
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&](std::size_t pos, std::int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year < 0 ? 0 : year % 10000, 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  put(11, in_day / 3'600'000, 2);
+  put(14, in_day / 60'000 % 60, 2);
+  put(17, in_day / 1000 % 60, 2);
+  put(20, in_day % 1000, 3);
+  return out;
 }
 
 std::optional<Millis> parse_rfc3339(std::string_view s) {

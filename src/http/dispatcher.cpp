@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cstdint>
 
 #include "ops/log.h"
 
@@ -32,11 +33,23 @@ std::string choose_request_id(std::string_view inbound) {
     }
   }
   if (plain) return std::string(inbound);
-  unsigned char bytes[12];
-  randombytes_buf(bytes, sizeof bytes);
-  char hex[sizeof bytes * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
-  return hex;
+  // Request ids need to be unique, not secret: a per-thread generator seeded once from the
+  // system avoids a getrandom() call per request.
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    while (seed == 0) randombytes_buf(&seed, sizeof seed);
+    return seed;
+  }();
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(24, '0');
+  for (int half = 0; half < 2; ++half) {
+    state ^= state << 13;  // xorshift64
+    state ^= state >> 7;
+    state ^= state << 17;
+    std::uint64_t v = state;
+    for (int i = 0; i < 12; ++i, v >>= 4) id[static_cast<std::size_t>(half * 12 + i)] = hex[v & 0xf];
+  }
+  return id;
 }
 
 Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests)
