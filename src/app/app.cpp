@@ -19,6 +19,9 @@
 #include "auth/auth_routes.h"
 #include "auth/auth_service.h"
 #include "http/dispatcher.h"
+#include "leads/cursor.h"
+#include "leads/leads_routes.h"
+#include "leads/leads_service.h"
 #include "http/server.h"
 #include "ops/log.h"
 #include "ops/ops_routes.h"
@@ -105,13 +108,16 @@ int serve(const ops::ServeConfig& config) {
   const rlim_t file_limit = raise_file_limit();
 
   auto store = open_store(config.db, config.db_readers);
-  auth::TokenSigner signer(load_or_create_secret(config));
+  const std::string secret = load_or_create_secret(config);
+  auth::TokenSigner signer(secret);
+  leads::CursorCodec cursors(secret);
   auth::PasswordHasher hasher;
   asio::thread_pool hashing(ops::effective_threads(config.hash_threads));
   accounts::AccountDirectory directory(store->accounts(), std::chrono::seconds(5));
   auth::AuthService auth(store->accounts(), directory, signer, hasher, hashing.get_executor(),
                          auth::AuthSettings{config.access_ttl, config.refresh_ttl});
   accounts::AccountsService accounts(store->accounts(), directory, auth);
+  leads::LeadsService leads(store->leads(), directory, cursors);
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::io_context*> context_ptrs;
@@ -134,6 +140,7 @@ int serve(const ops::ServeConfig& config) {
   ops::add_ops_routes(router, *store, server);
   auth::add_auth_routes(router, auth);
   accounts::add_account_routes(router, accounts);
+  leads::add_lead_routes(router, leads);
 
   std::uint16_t port = server.listen(config.bind, config.port);
   ops::LogLine("listening")

@@ -55,7 +55,7 @@ std::string choose_request_id(std::string_view inbound) {
 Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests)
     : router_(router), authenticate_(std::move(authenticate)), log_requests_(log_requests) {}
 
-asio::awaitable<Response> Dispatcher::handle(Request& request, const ClientInfo& client) {
+asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& client) {
   auto started = std::chrono::steady_clock::now();
   std::string_view target = request.target();
   auto question = target.find('?');
@@ -65,7 +65,8 @@ asio::awaitable<Response> Dispatcher::handle(Request& request, const ClientInfo&
                      {},
                      {},
                      choose_request_id(request["X-Request-Id"]),
-                     std::nullopt};
+                     std::nullopt,
+                     {}};
   Response response;
   bool failed = false;
   std::string failure;
@@ -113,7 +114,8 @@ asio::awaitable<Response> Dispatcher::handle(Request& request, const ClientInfo&
         .str("client", client.address)
         .info();
   }
-  co_return response;
+  bool streams = !failed && ctx.stream && response.result_int() < 300;
+  co_return Reply{std::move(response), streams ? std::move(ctx.stream) : StreamBody{}};
 }
 
 }  // namespace lms::http

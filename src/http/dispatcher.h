@@ -18,7 +18,7 @@ class Dispatcher {
  public:
   Dispatcher(const Router& router, Authenticator authenticate, bool log_requests);
 
-  asio::awaitable<Response> handle(Request& request, const ClientInfo& client);
+  asio::awaitable<Reply> handle(Request& request, const ClientInfo& client);
 
  private:
   const Router& router_;

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
 namespace lms::http {
@@ -159,6 +160,56 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
   co_return true;
 }
 
+namespace {
+
+// Sends each piece as one HTTP chunk; every write has the body timeout, so a client that
+// stops reading cannot hold the export (and its database cursor) open.
+class SocketChunkWriter final : public ChunkWriter {
+ public:
+  SocketChunkWriter(beast::tcp_stream& stream, std::chrono::milliseconds timeout) : stream_(stream), timeout_(timeout) {}
+  asio::awaitable<bool> write(std::string chunk) override {
+    if (failed_ || chunk.empty()) co_return !failed_;
+    error_code ec;
+    stream_.expires_after(timeout_);
+    co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(chunk)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    failed_ = static_cast<bool>(ec);
+    co_return !failed_;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds timeout_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, const StreamBody& body) {
+  bhttp::response<bhttp::empty_body> header{head.result(), head.version()};
+  for (const auto& field : head) header.set(field.name_string(), field.value());
+  header.keep_alive(head.keep_alive());
+  header.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer{header};
+  error_code ec;
+  conn.stream.expires_after(limits_.body_timeout);
+  co_await bhttp::async_write_header(conn.stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  SocketChunkWriter writer(conn.stream, limits_.body_timeout);
+  try {
+    co_await body(writer);
+  } catch (const std::exception&) {
+    // The head is out: the only honest signal left is to end the connection without the
+    // final chunk, so the client sees a truncated body rather than a complete one.
+    co_return false;
+  }
+  if (writer.failed()) co_return false;
+  conn.stream.expires_after(limits_.body_timeout);
+  co_await asio::async_write(conn.stream, bhttp::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
 asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   open_connections_.fetch_add(1, std::memory_order_relaxed);
   try {
@@ -169,9 +220,14 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       bool rejected = false;
       if (!co_await read_request(*conn, parser, rejected)) break;
       Request& request = parser.get();
-      Response response = co_await handler_(request, conn->client);
+      Reply reply = co_await handler_(request, conn->client);
+      Response& response = reply.response;
       bool keep_alive = request.keep_alive() && !draining_;
       response.keep_alive(keep_alive);
+      if (reply.stream) {
+        if (!co_await write_streamed(*conn, response, reply.stream) || !keep_alive) break;
+        continue;
+      }
       response.prepare_payload();
       error_code ec;
       conn->stream.expires_after(limits_.body_timeout);

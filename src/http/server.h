@@ -39,7 +39,7 @@ struct ClientInfo {
   std::string address;
 };
 
-using RequestHandler = std::function<asio::awaitable<Response>(Request&, const ClientInfo&)>;
+using RequestHandler = std::function<asio::awaitable<Reply>(Request&, const ClientInfo&)>;
 // Called for requests the server answers itself (oversized, malformed): status and reason.
 using RejectLogger = std::function<void(int status, std::string_view reason, const ClientInfo&)>;
 
@@ -61,6 +61,7 @@ class Server {
   struct Connection;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<bool> write_streamed(Connection& conn, Response& head, const StreamBody& body);
   asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
                                      bool& rejected);
 

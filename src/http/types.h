@@ -28,6 +28,15 @@ using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 using Params = std::vector<std::pair<std::string_view, std::string_view>>;
 
+// Writes a response body in pieces while a handler produces it (exports): memory stays flat
+// whatever the size. write() returns false once the client has gone; stop producing then.
+class ChunkWriter {
+ public:
+  virtual ~ChunkWriter() = default;
+  virtual asio::awaitable<bool> write(std::string chunk) = 0;
+};
+using StreamBody = std::function<asio::awaitable<void>(ChunkWriter&)>;
+
 struct RequestContext {
   const Request& request;
   std::string_view path;   // the target without the query string
@@ -36,6 +45,9 @@ struct RequestContext {
   Params params;
   std::string request_id;
   std::optional<accounts::Principal> principal;
+  // Set by a handler that streams: the returned Response is then only the head, sent with
+  // chunked transfer encoding, and this produces the body.
+  StreamBody stream;
 
   // A path parameter by name (the router guarantees it exists for the matched route).
   std::string param(std::string_view name) const;
@@ -48,6 +60,12 @@ struct RequestContext {
 };
 
 using Handler = std::function<asio::awaitable<Response>(RequestContext&)>;
+
+// What the server writes back: a complete response, or a head and a streamed body.
+struct Reply {
+  Response response;
+  StreamBody stream;
+};
 
 Response json_response(bhttp::status status, std::string body);
 Response empty_response(bhttp::status status);

@@ -6,12 +6,14 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "accounts/model.h"
+#include "leads/model.h"
 
 namespace lms::store {
 
@@ -64,10 +66,63 @@ class AccountStore {
   virtual Task<void> revoke_refresh_family(std::string token_hash, std::string user_id) = 0;
 };
 
+enum class WriteOutcome { ok, not_found, duplicate };
+
+struct WriteResult {
+  WriteOutcome outcome = WriteOutcome::ok;
+  std::string existing_id;          // the lead that holds the phone or email, for `duplicate`
+  std::optional<leads::Lead> lead;  // the lead as stored after the write
+  bool changed = false;
+};
+
+// What a mutation makes of a lead: its next state and the activities that record the change.
+struct LeadChange {
+  leads::Lead next;
+  std::vector<leads::Activity> activities;
+};
+// A service rule applied to the current state of a lead inside the write transaction
+// (so read-modify-write cannot race). Returns nullopt for "no change"; may throw ApiError
+// (e.g. a stale If-Match), which aborts that lead's write. Runs on the store's writer
+// thread: it must be pure computation.
+using LeadMutation = std::function<std::optional<LeadChange>(const leads::Lead& current)>;
+
+// A stream of leads for exports: call next() until it returns an empty batch.
+class LeadCursor {
+ public:
+  virtual ~LeadCursor() = default;
+  virtual Task<std::vector<leads::Lead>> next() = 0;
+};
+
+class LeadStore {
+ public:
+  virtual ~LeadStore() = default;
+
+  // Inserts the lead and its activity in one transaction. A lead with the same phone or
+  // email in the organization makes it `duplicate` (enforced by unique indexes, so
+  // concurrent inserts cannot both win).
+  virtual Task<WriteResult> insert_lead(leads::Lead lead, leads::Activity activity) = 0;
+  virtual Task<std::optional<leads::Lead>> find_lead(std::string org_id, std::string lead_id) = 0;
+  // Applies `mutate` to the lead and stores the result (version + 1) with its activities.
+  virtual Task<WriteResult> update_lead(std::string org_id, std::string lead_id, LeadMutation mutate) = 0;
+  virtual Task<WriteResult> delete_lead(std::string org_id, std::string lead_id, leads::Activity activity) = 0;
+  // Applies `mutate` to each of the organization's leads among `ids`, all in one transaction;
+  // returns the leads that changed. Ids of other organizations are skipped.
+  virtual Task<std::vector<leads::Lead>> bulk_update(std::string org_id, std::vector<std::string> ids,
+                                                     LeadMutation mutate) = 0;
+  virtual Task<leads::LeadPage> list_leads(std::string org_id, leads::LeadQuery query) = 0;
+  virtual Task<std::int64_t> count_leads(std::string org_id, leads::LeadFilter filter) = 0;
+  virtual std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
+                                                   leads::SortKey sort) = 0;
+  virtual Task<void> insert_activity(std::string org_id, leads::Activity activity) = 0;
+  virtual Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id,
+                                                             int limit) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual AccountStore& accounts() = 0;
+  virtual LeadStore& leads() = 0;
   // True when the database answers a trivial query.
   virtual Task<bool> ping() = 0;
   // Pool sizes and queue depth, for readiness and metrics.

@@ -66,6 +66,7 @@ Connection::Connection(const std::string& path, bool read_only) {
 
 Connection::~Connection() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : text_cache_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
@@ -86,6 +87,22 @@ Statement Connection::prepare(const char* sql) {
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) fail(db_, rc);
   cache_.emplace(sql, stmt);
+  return Statement(stmt);
+}
+
+}  // namespace lms::store::sqlite
+
+namespace lms::store::sqlite {
+
+Statement Connection::prepare_text(const std::string& sql) {
+  auto it = text_cache_.find(sql);
+  if (it != text_cache_.end()) return Statement(it->second);
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) fail(db_, rc);
+  // Dynamic SQL has a bounded number of shapes (filter combinations x sorts), so the cache
+  // stays small without eviction.
+  text_cache_.emplace(sql, stmt);
   return Statement(stmt);
 }
 

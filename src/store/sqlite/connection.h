@@ -21,6 +21,7 @@ class DbError : public std::runtime_error {
   DbError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
   int code() const { return code_; }
   bool is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+  bool is_unique_violation() const { return code_ == SQLITE_CONSTRAINT_UNIQUE; }
 
  private:
   int code_;
@@ -57,6 +58,10 @@ class Statement {
 
   std::string text(int column) const;
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::optional<std::string> optional_text(int column) const {
+    if (is_null(column)) return std::nullopt;
+    return text(column);
+  }
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
  private:
@@ -72,14 +77,18 @@ class Connection {
   ~Connection();
 
   void exec(const char* sql);
-  // A cached prepared statement, reset when the returned Statement is destroyed.
+  // A cached prepared statement, reset when the returned Statement is destroyed. `sql` must
+  // be a string literal (the cache is keyed by its address).
   Statement prepare(const char* sql);
+  // The same for statements built at run time (keyed by their text).
+  Statement prepare_text(const std::string& sql);
   int changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by the literal's address
+  std::unordered_map<std::string, sqlite3_stmt*> text_cache_;
 };
 
 class Transaction {

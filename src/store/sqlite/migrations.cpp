@@ -44,6 +44,79 @@ constexpr Migration kMigrations[] = {
       CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
       CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
     )sql"},
+    {2, R"sql(
+      -- Leads keep small integer keys for their organization and assignee (the rowids of
+      -- organizations and users): every index below starts with them, and at ten million
+      -- rows 36-byte text ids would double the size of every index.
+      CREATE TABLE leads (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        org        INTEGER NOT NULL,
+        name       TEXT NOT NULL,
+        phone      TEXT,
+        email      TEXT,
+        company    TEXT,
+        source     TEXT,
+        status     TEXT NOT NULL,
+        assignee   INTEGER,
+        tags       TEXT NOT NULL DEFAULT '[]',
+        custom     TEXT NOT NULL DEFAULT '{}',
+        version    INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        created_by TEXT,
+        import_id  TEXT
+      );
+      -- Duplicates are refused by the database itself, so concurrent creates cannot race.
+      CREATE UNIQUE INDEX leads_by_phone ON leads (org, phone) WHERE phone IS NOT NULL;
+      CREATE UNIQUE INDEX leads_by_email ON leads (org, email) WHERE email IS NOT NULL;
+      -- Every index implicitly ends with seq (the rowid), the keyset tie-breaker.
+      CREATE INDEX leads_by_created ON leads (org, created_at);
+      CREATE INDEX leads_by_updated ON leads (org, updated_at);
+      CREATE INDEX leads_by_name ON leads (org, name);
+      CREATE INDEX leads_by_assignee ON leads (org, assignee, created_at);
+      CREATE INDEX leads_by_status ON leads (org, status, created_at);
+      CREATE INDEX leads_by_assignee_status ON leads (org, assignee, status, created_at);
+      CREATE INDEX leads_by_import ON leads (import_id) WHERE import_id IS NOT NULL;
+
+      CREATE TABLE lead_tags (
+        org  INTEGER NOT NULL,
+        tag  TEXT NOT NULL,
+        lead INTEGER NOT NULL,
+        PRIMARY KEY (org, tag, lead)
+      ) WITHOUT ROWID;
+      CREATE INDEX lead_tags_by_lead ON lead_tags (lead);
+
+      CREATE TABLE activities (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL,
+        org        INTEGER NOT NULL,
+        lead_id    TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        actor_id   TEXT,
+        data       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX activities_by_lead ON activities (lead_id, seq);
+
+      -- Substring search over name, email, company and the digits of the phone number.
+      CREATE VIRTUAL TABLE leads_search USING fts5 (doc, tokenize = 'trigram');
+      CREATE TRIGGER leads_search_insert AFTER INSERT ON leads BEGIN
+        INSERT INTO leads_search (rowid, doc) VALUES (new.seq,
+          new.name || ' ' || coalesce(new.email, '') || ' ' || coalesce(new.company, '') || ' ' ||
+          coalesce(substr(new.phone, 2), ''));
+      END;
+      CREATE TRIGGER leads_search_update AFTER UPDATE OF name, email, company, phone ON leads BEGIN
+        UPDATE leads_search SET doc =
+          new.name || ' ' || coalesce(new.email, '') || ' ' || coalesce(new.company, '') || ' ' ||
+          coalesce(substr(new.phone, 2), '')
+        WHERE rowid = new.seq;
+      END;
+      CREATE TRIGGER leads_search_delete AFTER DELETE ON leads BEGIN
+        DELETE FROM leads_search WHERE rowid = old.seq;
+        DELETE FROM lead_tags WHERE lead = old.seq;
+      END;
+    )sql"},
 };
 
 }  // namespace

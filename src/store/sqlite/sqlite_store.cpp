@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "store/sqlite/lead_store.h"
+
 namespace lms::store::sqlite {
 
 using accounts::Organization;
@@ -24,18 +26,78 @@ SqliteStore::SqliteStore(std::string path, int reader_threads)
   writer_conn_ = std::make_unique<Connection>(path_, false);
   migrate(*writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
+  leads_ = std::make_unique<SqliteLeadStore>(*this);
+  writer_ = std::thread([this] { writer_loop(); });
 }
 
 SqliteStore::~SqliteStore() { close(); }
 
+LeadStore& SqliteStore::leads() { return *leads_; }
+
+void SqliteStore::enqueue_write(WriteJob job) {
+  {
+    std::lock_guard lock(write_mutex_);
+    write_queue_.push_back(std::move(job));
+  }
+  write_ready_.notify_one();
+}
+
+void SqliteStore::writer_loop() {
+  constexpr std::size_t kMaxBatch = 512;
+  for (;;) {
+    std::vector<WriteJob> batch;
+    {
+      std::unique_lock lock(write_mutex_);
+      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty(); });
+      if (write_queue_.empty()) return;  // stopping, and every queued write is done
+      while (!write_queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(write_queue_.front()));
+        write_queue_.pop_front();
+      }
+    }
+    std::vector<std::exception_ptr> errors(batch.size());
+    Connection& c = *writer_conn_;
+    try {
+      c.exec("BEGIN IMMEDIATE");
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        c.exec("SAVEPOINT job");
+        try {
+          batch[i].run(c);
+          c.exec("RELEASE job");
+        } catch (...) {
+          errors[i] = std::current_exception();
+          c.exec("ROLLBACK TO job");
+          c.exec("RELEASE job");
+        }
+      }
+      c.exec("COMMIT");
+    } catch (...) {
+      // The transaction itself failed (disk full, I/O error): nothing of the batch is durable.
+      auto error = std::current_exception();
+      try {
+        c.exec("ROLLBACK");
+      } catch (...) {
+      }
+      for (auto& e : errors) e = error;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
+  }
+}
+
 void SqliteStore::close() {
   if (closed_) return;
   closed_ = true;
-  writer_.join();
+  {
+    std::lock_guard lock(write_mutex_);
+    stopping_ = true;
+  }
+  write_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
   readers_.join();
   idle_readers_.clear();
   if (writer_conn_) {
     try {
+      writer_conn_->exec("PRAGMA optimize");
       writer_conn_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (...) {
     }
@@ -119,7 +181,6 @@ void insert_user_row(Connection& c, const UserRecord& r) {
 
 Task<bool> SqliteStore::create_organization(Organization org, UserRecord admin) {
   co_return co_await write([&](Connection& c) {
-    Transaction tx(c);
     if (email_exists(c, admin.user.email)) return false;
     c.prepare("INSERT INTO organizations (id, name, default_country, created_at) VALUES (?, ?, ?, ?)")
         .bind(1, org.id)
@@ -128,7 +189,6 @@ Task<bool> SqliteStore::create_organization(Organization org, UserRecord admin) 
         .bind(4, org.created_at)
         .run();
     insert_user_row(c, admin);
-    tx.commit();
     return true;
   });
 }
@@ -140,7 +200,6 @@ Task<std::optional<Organization>> SqliteStore::find_organization(std::string org
 Task<std::optional<Organization>> SqliteStore::update_organization(std::string org_id,
                                                                    accounts::OrganizationPatch patch) {
   co_return co_await write([&](Connection& c) -> std::optional<Organization> {
-    Transaction tx(c);
     c.prepare(
          "UPDATE organizations SET name = COALESCE(?, name), default_country = COALESCE(?, default_country) "
          "WHERE id = ?")
@@ -149,7 +208,6 @@ Task<std::optional<Organization>> SqliteStore::update_organization(std::string o
         .bind(3, org_id)
         .run();
     auto org = select_organization(c, org_id);
-    tx.commit();
     return org;
   });
 }
@@ -183,10 +241,8 @@ Task<std::vector<User>> SqliteStore::list_users(std::string org_id) {
 
 Task<bool> SqliteStore::insert_user(UserRecord record) {
   co_return co_await write([&](Connection& c) {
-    Transaction tx(c);
     if (email_exists(c, record.user.email)) return false;
     insert_user_row(c, record);
-    tx.commit();
     return true;
   });
 }
@@ -194,7 +250,6 @@ Task<bool> SqliteStore::insert_user(UserRecord record) {
 Task<std::optional<User>> SqliteStore::update_user(std::string org_id, std::string user_id,
                                                    accounts::UserPatch patch) {
   co_return co_await write([&](Connection& c) -> std::optional<User> {
-    Transaction tx(c);
     std::optional<std::string> role;
     if (patch.role) role = std::string(accounts::role_name(*patch.role));
     c.prepare(
@@ -217,7 +272,6 @@ Task<std::optional<User>> SqliteStore::update_user(std::string org_id, std::stri
           .run();
     }
     auto user = select_user(c, org_id, user_id);
-    tx.commit();
     return user;
   });
 }
@@ -245,7 +299,6 @@ Task<void> SqliteStore::insert_refresh_token(RefreshTokenRow row) {
 
 Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) {
   co_return co_await write([&](Connection& c) {
-    Transaction tx(c);
     RotateResult result;
     bool spent_or_revoked;
     Millis expires_at;
@@ -266,8 +319,7 @@ Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, Refre
           .bind(1, replacement.created_at)
           .bind(2, result.family_id)
           .run();
-      tx.commit();
-      result.outcome = RotateOutcome::reused;
+        result.outcome = RotateOutcome::reused;
       return result;
     }
     if (expires_at <= replacement.created_at) {
@@ -286,7 +338,6 @@ Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, Refre
         .bind(4, replacement.created_at)
         .bind(5, replacement.expires_at)
         .run();
-    tx.commit();
     result.outcome = RotateOutcome::rotated;
     return result;
   });

@@ -2,12 +2,20 @@
 // one writer thread (SQLite allows one writer at a time anyway; serializing in-process
 // avoids busy waits); reads run on a small pool of threads, each borrowing a reader
 // connection. Callers' I/O threads only ever await.
+//
+// Group commit: the writer takes every write job queued so far (up to a bound), runs each in
+// its own SAVEPOINT inside one transaction, commits once (one fsync), and only then
+// completes the jobs. A job that throws is rolled back alone. So a write is durable when it
+// is answered, and concurrent writers share the cost of the fsync.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <thread>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -21,22 +29,56 @@ namespace lms::store::sqlite {
 // Applies the versioned migrations that are not yet applied. Returns how many ran.
 int migrate(Connection& conn);
 
+class SqliteLeadStore;
+
 class SqliteStore final : public Store, private AccountStore {
  public:
   SqliteStore(std::string path, int reader_threads);
   ~SqliteStore() override;
 
   AccountStore& accounts() override { return *this; }
+  LeadStore& leads() override;
   Task<bool> ping() override;
   std::string engine() const override { return "sqlite"; }
   void close() override;
 
  private:
-  // Runs fn(Connection&) on the writer thread with the writer connection.
+  friend class SqliteLeadStore;
+
+  // Runs fn(Connection&) on the writer thread inside a group-committed transaction; resumes
+  // the caller once the transaction is durable.
   template <class Fn>
-  auto write(Fn fn) {
-    return run_on(writer_.get_executor(), [this, fn = std::move(fn)]() mutable { return fn(*writer_conn_); });
+  Task<std::invoke_result_t<Fn&, Connection&>> write(Fn fn) {
+    using Result = std::invoke_result_t<Fn&, Connection&>;
+    using Slot = std::conditional_t<std::is_void_v<Result>, bool, std::optional<Result>>;
+    Slot slot{};
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+        [&](auto handler) {
+          auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                          boost::asio::execution::outstanding_work.tracked);
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          enqueue_write(WriteJob{[&](Connection& c) {
+                                   if constexpr (std::is_void_v<Result>) {
+                                     fn(c);
+                                   } else {
+                                     slot.emplace(fn(c));
+                                   }
+                                 },
+                                 [home, shared](std::exception_ptr error) {
+                                   boost::asio::post(home, [shared, error]() { std::move (*shared)(error); });
+                                 }});
+        },
+        boost::asio::use_awaitable);
+    if constexpr (!std::is_void_v<Result>) co_return std::move(*slot);
   }
+
+  struct WriteJob {
+    std::function<void(Connection&)> run;
+    std::function<void(std::exception_ptr)> done;
+  };
+  void enqueue_write(WriteJob job);
+  void writer_loop();
+
   // Runs fn(Connection&) on a reader thread with a borrowed reader connection.
   template <class Fn>
   auto read(Fn fn) {
@@ -73,11 +115,16 @@ class SqliteStore final : public Store, private AccountStore {
 
   std::string path_;
   std::unique_ptr<Connection> writer_conn_;
+  std::mutex write_mutex_;
+  std::condition_variable write_ready_;
+  std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
+  bool stopping_ = false;             // guarded by write_mutex_
+  std::thread writer_;
   std::mutex readers_mutex_;
   std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
-  boost::asio::thread_pool writer_{1};
   boost::asio::thread_pool readers_;
+  std::unique_ptr<SqliteLeadStore> leads_;
   bool closed_ = false;
 };
 

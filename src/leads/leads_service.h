@@ -1,0 +1,85 @@
+// LeadsService: the rules of leads. Roles (agents see and change only their own leads and
+// cannot reassign or delete), tenancy (another organization's ids are 404), normalization
+// (E.164 phones read with the organization's country, lower-case emails), duplicates (409
+// with the existing id), versions and If-Match, and an activity for every change. Knows
+// nothing of HTTP; imports reuse normalize().
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accounts/directory.h"
+#include "leads/cursor.h"
+#include "leads/model.h"
+#include "store/store.h"
+
+namespace lms::leads {
+
+// A field of a create or patch body: absent (nullopt), explicitly null, or a value.
+template <class T>
+using Field = std::optional<std::optional<T>>;
+
+struct LeadInput {
+  Field<std::string> name, phone, email, company, source, status, assigned_to;
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::string> custom_json;  // already checked to be an object of scalars
+};
+
+// The list, count and export query as the client wrote it; the service validates it.
+struct ListRequest {
+  std::optional<std::string> status, assigned_to, source, tag, q, created_from, created_to, sort, limit, cursor;
+};
+
+struct ListResult {
+  std::vector<Lead> items;
+  std::optional<std::string> next_cursor;
+};
+
+struct BulkRequest {
+  std::vector<std::string> ids;
+  std::optional<std::string> status;
+  Field<std::string> assigned_to;
+  std::optional<std::vector<std::string>> tags;
+};
+
+// The normalized fields of a lead as read from input, shared with CSV imports.
+struct NormalizedFields {
+  std::optional<std::string> name, phone, email, company, source, status;
+  std::optional<std::vector<std::string>> tags;
+};
+
+// Validates and normalizes the scalar fields present in `input` (phone with `region`).
+// Collects every failing field into one 422.
+NormalizedFields normalize(const LeadInput& input, std::string_view region);
+std::vector<std::string> normalize_tags(const std::vector<std::string>& tags);
+
+class LeadsService {
+ public:
+  LeadsService(store::LeadStore& store, accounts::AccountDirectory& directory, const CursorCodec& cursors);
+
+  store::Task<Lead> create(accounts::Principal caller, LeadInput input);
+  store::Task<Lead> get(accounts::Principal caller, std::string id);
+  store::Task<Lead> update(accounts::Principal caller, std::string id, LeadInput input,
+                           std::optional<std::int64_t> if_match);
+  store::Task<void> remove(accounts::Principal caller, std::string id);
+  store::Task<std::int64_t> bulk_update(accounts::Principal caller, BulkRequest request);
+  store::Task<std::vector<Activity>> activities(accounts::Principal caller, std::string id);
+  store::Task<Activity> add_note(accounts::Principal caller, std::string id, std::string body);
+  store::Task<ListResult> list(accounts::Principal caller, ListRequest request);
+  store::Task<std::int64_t> count(accounts::Principal caller, ListRequest request);
+  // For admins and managers: a cursor over every matching lead, for CSV export.
+  std::unique_ptr<store::LeadCursor> export_leads(const accounts::Principal& caller, const ListRequest& request);
+
+ private:
+  LeadQuery parse_query(const accounts::Principal& caller, const ListRequest& request, bool paged) const;
+  store::Task<void> check_assignee(const accounts::Principal& caller, const std::optional<std::string>& user_id);
+  store::Task<std::string> region_of(const std::string& org_id);
+
+  store::LeadStore& store_;
+  accounts::AccountDirectory& directory_;
+  const CursorCodec& cursors_;
+};
+
+}  // namespace lms::leads

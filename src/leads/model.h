@@ -1,0 +1,93 @@
+// The lead domain: leads, their activity timeline, and the shapes of list queries. Plain
+// values shared by the service, the stores and the renderers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+
+namespace lms::leads {
+
+// The contract's statuses, in their wire spelling.
+bool is_status(std::string_view text);
+inline constexpr std::string_view kDefaultStatus = "new";
+
+struct Lead {
+  std::string id;
+  std::string organization_id;
+  std::string name;
+  std::optional<std::string> phone;  // E.164
+  std::optional<std::string> email;  // trimmed, lower-case
+  std::optional<std::string> company;
+  std::optional<std::string> source;
+  std::string status{kDefaultStatus};
+  std::optional<std::string> assigned_to;  // user id
+  std::vector<std::string> tags;
+  std::string custom_json = "{}";  // a validated JSON object of string/number/boolean values
+  std::int64_t version = 1;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  std::optional<std::string> created_by;
+};
+
+struct Activity {
+  std::string id;
+  std::string lead_id;
+  std::string type;  // created, updated, status_changed, assigned, note, imported, deleted
+  std::optional<std::string> actor_id;
+  std::string data_json = "{}";
+  Millis created_at = 0;
+};
+
+enum class SortKey { created_desc, created_asc, updated_desc, updated_asc, name_asc };
+std::optional<SortKey> parse_sort(std::string_view text);
+std::string_view sort_name(SortKey sort);
+
+struct LeadFilter {
+  std::optional<std::string> status;
+  std::optional<std::string> assigned_to;  // a user id
+  bool unassigned = false;                 // assignedTo=none
+  std::optional<std::string> source;
+  std::optional<std::string> tag;
+  std::optional<std::string> q;  // case-insensitive substring, searched literally
+  std::optional<Millis> created_from;
+  std::optional<Millis> created_to;
+};
+
+// Where the previous page ended: the sort key of its last row and that row's tie-breaker.
+struct Position {
+  SortKey sort = SortKey::created_desc;
+  std::int64_t number = 0;  // created_at / updated_at
+  std::string text;         // name
+  std::int64_t seq = 0;     // the store's unique, insertion-ordered row key
+};
+
+struct LeadQuery {
+  LeadFilter filter;
+  SortKey sort = SortKey::created_desc;
+  int limit = 50;
+  std::optional<Position> after;
+};
+
+struct LeadRow {
+  Lead lead;
+  std::int64_t seq = 0;
+};
+
+struct LeadPage {
+  std::vector<Lead> items;
+  std::optional<Position> next;  // absent on the last page
+};
+
+// Changes applied to many leads at once by POST /api/leads/bulk.
+struct BulkChange {
+  std::optional<std::string> status;
+  std::optional<std::optional<std::string>> assigned_to;  // set to a user or to nobody
+  std::optional<std::vector<std::string>> tags;
+};
+
+}  // namespace lms::leads

@@ -1,0 +1,523 @@
+#include "store/sqlite/lead_store.h"
+
+#include <stdexcept>
+#include <variant>
+
+#include "common/json.h"
+#include "common/validate.h"
+
+namespace lms::store::sqlite {
+
+using leads::Activity;
+using leads::Lead;
+using leads::LeadRow;
+using leads::SortKey;
+
+namespace {
+
+constexpr const char* kLeadColumns =
+    "l.seq, l.id, l.name, l.phone, l.email, l.company, l.source, l.status, l.assignee, l.tags, l.custom, "
+    "l.version, l.created_at, l.updated_at, l.created_by";
+
+std::string tags_json(const std::vector<std::string>& tags) {
+  return json::build([&](json::Writer& w) {
+    w.StartArray();
+    for (const auto& t : tags) json::string(w, t);
+    w.EndArray();
+  });
+}
+
+std::vector<std::string> parse_tags(const std::string& text) {
+  std::vector<std::string> tags;
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  if (!doc.IsArray()) return tags;
+  for (auto& v : doc.GetArray())
+    if (v.IsString()) tags.emplace_back(v.GetString(), v.GetStringLength());
+  return tags;
+}
+
+using Bind = std::variant<std::int64_t, std::string>;
+
+void bind_all(Statement& s, const std::vector<Bind>& binds) {
+  int i = 1;
+  for (const auto& b : binds) {
+    if (std::holds_alternative<std::int64_t>(b))
+      s.bind(i++, std::get<std::int64_t>(b));
+    else
+      s.bind(i++, std::string_view(std::get<std::string>(b)));
+  }
+}
+
+// A phone-like query ("(415) 555", "+44 20") searches the digits of numbers.
+std::optional<std::string> phone_digits(std::string_view q) {
+  std::string digits;
+  for (char c : q) {
+    if (c >= '0' && c <= '9')
+      digits.push_back(c);
+    else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.')
+      return std::nullopt;
+  }
+  if (digits.empty()) return std::nullopt;
+  return digits;
+}
+
+std::string lower_ascii(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+// Appends the WHERE conditions of a filter. Returns false when the filter can match nothing
+// (an assignee that does not exist), so the caller can answer without a query.
+struct FilterSql {
+  std::string where;
+  std::vector<Bind> binds;
+};
+
+}  // namespace
+
+std::optional<std::int64_t> SqliteLeadStore::org_key(Connection& c, const std::string& org_id) {
+  {
+    std::lock_guard lock(keys_mutex_);
+    auto it = org_keys_.find(org_id);
+    if (it != org_keys_.end()) return it->second;
+  }
+  auto s = c.prepare("SELECT rowid FROM organizations WHERE id = ?");
+  s.bind(1, org_id);
+  if (!s.step()) return std::nullopt;
+  std::int64_t key = s.integer(0);
+  std::lock_guard lock(keys_mutex_);
+  org_keys_.emplace(org_id, key);
+  return key;
+}
+
+std::optional<std::int64_t> SqliteLeadStore::user_key(Connection& c, const std::string& id) {
+  {
+    std::lock_guard lock(keys_mutex_);
+    auto it = user_keys_.find(id);
+    if (it != user_keys_.end()) return it->second;
+  }
+  auto s = c.prepare("SELECT rowid FROM users WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  std::int64_t key = s.integer(0);
+  std::lock_guard lock(keys_mutex_);
+  user_keys_.emplace(id, key);
+  user_ids_.emplace(key, id);
+  return key;
+}
+
+std::optional<std::string> SqliteLeadStore::user_id(Connection& c, std::optional<std::int64_t> key) {
+  if (!key) return std::nullopt;
+  {
+    std::lock_guard lock(keys_mutex_);
+    auto it = user_ids_.find(*key);
+    if (it != user_ids_.end()) return it->second;
+  }
+  auto s = c.prepare("SELECT id FROM users WHERE rowid = ?");
+  s.bind(1, *key);
+  if (!s.step()) return std::nullopt;
+  std::string id = s.text(0);
+  std::lock_guard lock(keys_mutex_);
+  user_ids_.emplace(*key, id);
+  user_keys_.emplace(id, *key);
+  return id;
+}
+
+LeadRow SqliteLeadStore::read_row(Connection& c, const Statement& s, const std::string& org_id) {
+  LeadRow row;
+  row.seq = s.integer(0);
+  Lead& l = row.lead;
+  l.id = s.text(1);
+  l.organization_id = org_id;
+  l.name = s.text(2);
+  l.phone = s.optional_text(3);
+  l.email = s.optional_text(4);
+  l.company = s.optional_text(5);
+  l.source = s.optional_text(6);
+  l.status = s.text(7);
+  if (!s.is_null(8)) l.assigned_to = user_id(c, s.integer(8));
+  l.tags = parse_tags(s.text(9));
+  l.custom_json = s.text(10);
+  l.version = s.integer(11);
+  l.created_at = s.integer(12);
+  l.updated_at = s.integer(13);
+  l.created_by = s.optional_text(14);
+  return row;
+}
+
+std::optional<LeadRow> SqliteLeadStore::select_lead(Connection& c, std::int64_t org, const std::string& org_id,
+                                                    const std::string& lead_id) {
+  auto s = c.prepare(
+      "SELECT l.seq, l.id, l.name, l.phone, l.email, l.company, l.source, l.status, l.assignee, l.tags, l.custom, "
+      "l.version, l.created_at, l.updated_at, l.created_by FROM leads l WHERE l.id = ? AND l.org = ?");
+  s.bind(1, lead_id).bind(2, org);
+  if (!s.step()) return std::nullopt;
+  return read_row(c, s, org_id);
+}
+
+void SqliteLeadStore::write_tags(Connection& c, std::int64_t org, std::int64_t seq,
+                                 const std::vector<std::string>& tags) {
+  c.prepare("DELETE FROM lead_tags WHERE lead = ?").bind(1, seq).run();
+  for (const auto& tag : tags)
+    c.prepare("INSERT OR IGNORE INTO lead_tags (org, tag, lead) VALUES (?, ?, ?)")
+        .bind(1, org)
+        .bind(2, tag)
+        .bind(3, seq)
+        .run();
+}
+
+void SqliteLeadStore::write_activity(Connection& c, std::int64_t org, const Activity& a) {
+  c.prepare(
+       "INSERT INTO activities (id, org, lead_id, type, actor_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, a.id)
+      .bind(2, org)
+      .bind(3, a.lead_id)
+      .bind(4, a.type)
+      .bind(5, a.actor_id)
+      .bind(6, a.data_json)
+      .bind(7, a.created_at)
+      .run();
+}
+
+std::string SqliteLeadStore::find_duplicate(Connection& c, std::int64_t org, const Lead& lead) {
+  if (lead.phone) {
+    auto s = c.prepare("SELECT id FROM leads WHERE org = ? AND phone = ? AND id <> ?");
+    s.bind(1, org).bind(2, *lead.phone).bind(3, lead.id);
+    if (s.step()) return s.text(0);
+  }
+  if (lead.email) {
+    auto s = c.prepare("SELECT id FROM leads WHERE org = ? AND email = ? AND id <> ?");
+    s.bind(1, org).bind(2, *lead.email).bind(3, lead.id);
+    if (s.step()) return s.text(0);
+  }
+  return {};
+}
+
+Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
+  co_return co_await engine_.write([&](Connection& c) -> WriteResult {
+    auto org = org_key(c, lead.organization_id);
+    if (!org) throw std::logic_error("insert_lead: unknown organization");
+    std::optional<std::int64_t> assignee;
+    if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
+    try {
+      c.prepare(
+           "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, version, "
+           "created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, lead.id)
+          .bind(2, *org)
+          .bind(3, lead.name)
+          .bind(4, lead.phone)
+          .bind(5, lead.email)
+          .bind(6, lead.company)
+          .bind(7, lead.source)
+          .bind(8, lead.status)
+          .bind(9, assignee)
+          .bind(10, tags_json(lead.tags))
+          .bind(11, lead.custom_json)
+          .bind(12, lead.version)
+          .bind(13, lead.created_at)
+          .bind(14, lead.updated_at)
+          .bind(15, lead.created_by)
+          .run();
+    } catch (const DbError& e) {
+      if (!e.is_unique_violation()) throw;
+      return WriteResult{WriteOutcome::duplicate, find_duplicate(c, *org, lead), std::nullopt, false};
+    }
+    std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
+    if (!lead.tags.empty()) write_tags(c, *org, seq, lead.tags);
+    write_activity(c, *org, activity);
+    return WriteResult{WriteOutcome::ok, {}, lead, true};
+  });
+}
+
+Task<std::optional<Lead>> SqliteLeadStore::find_lead(std::string org_id, std::string lead_id) {
+  co_return co_await engine_.read([&](Connection& c) -> std::optional<Lead> {
+    auto org = org_key(c, org_id);
+    if (!org) return std::nullopt;
+    auto row = select_lead(c, *org, org_id, lead_id);
+    if (!row) return std::nullopt;
+    return std::move(row->lead);
+  });
+}
+
+void SqliteLeadStore::write_row(Connection& c, std::int64_t org, std::int64_t seq, const Lead& l) {
+  std::optional<std::int64_t> assignee;
+  if (l.assigned_to) assignee = user_key(c, *l.assigned_to);
+  c.prepare(
+       "UPDATE leads SET name = ?, phone = ?, email = ?, company = ?, source = ?, status = ?, assignee = ?, "
+       "tags = ?, custom = ?, version = ?, updated_at = ? WHERE seq = ? AND org = ?")
+      .bind(1, l.name)
+      .bind(2, l.phone)
+      .bind(3, l.email)
+      .bind(4, l.company)
+      .bind(5, l.source)
+      .bind(6, l.status)
+      .bind(7, assignee)
+      .bind(8, tags_json(l.tags))
+      .bind(9, l.custom_json)
+      .bind(10, l.version)
+      .bind(11, l.updated_at)
+      .bind(12, seq)
+      .bind(13, org)
+      .run();
+}
+
+WriteResult SqliteLeadStore::mutate_one(Connection& c, std::int64_t org, const std::string& org_id,
+                                        const std::string& lead_id, const LeadMutation& mutate) {
+  auto row = select_lead(c, org, org_id, lead_id);
+  if (!row) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+  auto change = mutate(row->lead);
+  if (!change) return WriteResult{WriteOutcome::ok, {}, std::move(row->lead), false};
+  Lead& next = change->next;
+  next.id = row->lead.id;
+  next.organization_id = org_id;
+  next.version = row->lead.version + 1;
+  next.created_at = row->lead.created_at;
+  next.created_by = row->lead.created_by;
+  c.exec("SAVEPOINT lead_change");
+  try {
+    write_row(c, org, row->seq, next);
+    if (next.tags != row->lead.tags) write_tags(c, org, row->seq, next.tags);
+    for (const auto& a : change->activities) write_activity(c, org, a);
+    c.exec("RELEASE lead_change");
+  } catch (const DbError& e) {
+    c.exec("ROLLBACK TO lead_change");
+    c.exec("RELEASE lead_change");
+    if (!e.is_unique_violation()) throw;
+    return WriteResult{WriteOutcome::duplicate, find_duplicate(c, org, next), std::nullopt, false};
+  }
+  return WriteResult{WriteOutcome::ok, {}, std::move(next), true};
+}
+
+Task<WriteResult> SqliteLeadStore::update_lead(std::string org_id, std::string lead_id, LeadMutation mutate) {
+  co_return co_await engine_.write([&](Connection& c) -> WriteResult {
+    auto org = org_key(c, org_id);
+    if (!org) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+    return mutate_one(c, *org, org_id, lead_id, mutate);
+  });
+}
+
+Task<std::vector<Lead>> SqliteLeadStore::bulk_update(std::string org_id, std::vector<std::string> ids,
+                                                     LeadMutation mutate) {
+  co_return co_await engine_.write([&](Connection& c) {
+    std::vector<Lead> changed;
+    auto org = org_key(c, org_id);
+    if (!org) return changed;
+    for (const auto& id : ids) {
+      auto result = mutate_one(c, *org, org_id, id, mutate);
+      if (result.outcome == WriteOutcome::duplicate)
+        throw std::logic_error("bulk_update cannot create duplicates");  // phone/email are not bulk fields
+      if (result.changed) changed.push_back(std::move(*result.lead));
+    }
+    return changed;
+  });
+}
+
+Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string lead_id, Activity activity) {
+  co_return co_await engine_.write([&](Connection& c) -> WriteResult {
+    auto org = org_key(c, org_id);
+    if (!org) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+    c.prepare("DELETE FROM leads WHERE id = ? AND org = ?").bind(1, lead_id).bind(2, *org).run();
+    if (c.changes() == 0) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+    write_activity(c, *org, activity);
+    return WriteResult{WriteOutcome::ok, {}, std::nullopt, true};
+  });
+}
+
+namespace {
+
+// The WHERE clause of a filter; nullopt when it can match nothing (unknown assignee).
+template <class UserKey>
+std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f, UserKey&& user_key) {
+  FilterSql out;
+  out.where = "l.org = ?";
+  out.binds.emplace_back(org);
+  if (f.status) {
+    out.where += " AND l.status = ?";
+    out.binds.emplace_back(*f.status);
+  }
+  if (f.assigned_to) {
+    auto key = user_key(*f.assigned_to);
+    if (!key) return std::nullopt;
+    out.where += " AND l.assignee = ?";
+    out.binds.emplace_back(*key);
+  } else if (f.unassigned) {
+    out.where += " AND l.assignee IS NULL";
+  }
+  if (f.source) {
+    out.where += " AND l.source = ?";
+    out.binds.emplace_back(*f.source);
+  }
+  if (f.tag) {
+    out.where += " AND l.seq IN (SELECT lead FROM lead_tags WHERE org = ? AND tag = ?)";
+    out.binds.emplace_back(org);
+    out.binds.emplace_back(*f.tag);
+  }
+  if (f.q && !f.q->empty()) {
+    std::string needle = phone_digits(*f.q).value_or(*f.q);
+    if (validate::utf8_length(needle) >= 3) {
+      // One FTS5 phrase, quotes doubled: the trigram index matches it as a literal substring,
+      // whatever FTS or SQL syntax it contains.
+      std::string phrase = "\"";
+      for (char ch : needle) {
+        phrase.push_back(ch);
+        if (ch == '"') phrase.push_back('"');
+      }
+      phrase.push_back('"');
+      out.where += " AND l.seq IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)";
+      out.binds.emplace_back(std::move(phrase));
+    } else {
+      // Too short for trigrams: scan in the requested order, which stops at the page size.
+      std::string lowered = lower_ascii(needle);
+      out.where +=
+          " AND (instr(lower(l.name), ?) > 0 OR instr(coalesce(l.email, ''), ?) > 0 OR "
+          "instr(lower(coalesce(l.company, '')), ?) > 0 OR instr(coalesce(l.phone, ''), ?) > 0)";
+      for (int i = 0; i < 4; ++i) out.binds.emplace_back(lowered);
+    }
+  }
+  if (f.created_from) {
+    out.where += " AND l.created_at >= ?";
+    out.binds.emplace_back(*f.created_from);
+  }
+  if (f.created_to) {
+    out.where += " AND l.created_at < ?";
+    out.binds.emplace_back(*f.created_to);
+  }
+  return out;
+}
+
+const char* order_by(SortKey sort) {
+  switch (sort) {
+    case SortKey::created_desc: return " ORDER BY l.created_at DESC, l.seq DESC";
+    case SortKey::created_asc: return " ORDER BY l.created_at ASC, l.seq ASC";
+    case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.seq DESC";
+    case SortKey::updated_asc: return " ORDER BY l.updated_at ASC, l.seq ASC";
+    case SortKey::name_asc: return " ORDER BY l.name ASC, l.seq ASC";
+  }
+  return "";
+}
+
+void append_keyset(FilterSql& sql, const leads::Position& after) {
+  switch (after.sort) {
+    case SortKey::created_desc: sql.where += " AND (l.created_at, l.seq) < (?, ?)"; break;
+    case SortKey::created_asc: sql.where += " AND (l.created_at, l.seq) > (?, ?)"; break;
+    case SortKey::updated_desc: sql.where += " AND (l.updated_at, l.seq) < (?, ?)"; break;
+    case SortKey::updated_asc: sql.where += " AND (l.updated_at, l.seq) > (?, ?)"; break;
+    case SortKey::name_asc: sql.where += " AND (l.name, l.seq) > (?, ?)"; break;
+  }
+  if (after.sort == SortKey::name_asc)
+    sql.binds.emplace_back(after.text);
+  else
+    sql.binds.emplace_back(after.number);
+  sql.binds.emplace_back(after.seq);
+}
+
+}  // namespace
+
+leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query) {
+  leads::LeadPage page;
+  auto org = org_key(c, org_id);
+  if (!org) return page;
+  auto sql = filter_sql(*org, query.filter, [&](const std::string& id) { return user_key(c, id); });
+  if (!sql) return page;
+  if (query.after) append_keyset(*sql, *query.after);
+  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l WHERE " + sql->where +
+                     order_by(query.sort) + " LIMIT ?";
+  sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
+  auto s = c.prepare_text(text);
+  bind_all(s, sql->binds);
+  std::int64_t last_seq = 0;
+  while (s.step()) {
+    if (static_cast<int>(page.items.size()) == query.limit) {
+      const Lead& last = page.items.back();
+      leads::Position next{query.sort, 0, {}, last_seq};
+      if (query.sort == SortKey::name_asc)
+        next.text = last.name;
+      else
+        next.number = (query.sort == SortKey::updated_desc || query.sort == SortKey::updated_asc) ? last.updated_at
+                                                                                                   : last.created_at;
+      page.next = std::move(next);
+      break;
+    }
+    auto row = read_row(c, s, org_id);
+    last_seq = row.seq;
+    page.items.push_back(std::move(row.lead));
+  }
+  return page;
+}
+
+Task<leads::LeadPage> SqliteLeadStore::list_leads(std::string org_id, leads::LeadQuery query) {
+  co_return co_await engine_.read([&](Connection& c) { return read_page(c, org_id, query); });
+}
+
+Task<std::int64_t> SqliteLeadStore::count_leads(std::string org_id, leads::LeadFilter filter) {
+  co_return co_await engine_.read([&](Connection& c) -> std::int64_t {
+    auto org = org_key(c, org_id);
+    if (!org) return 0;
+    auto sql = filter_sql(*org, filter, [&](const std::string& id) { return user_key(c, id); });
+    if (!sql) return 0;
+    auto s = c.prepare_text("SELECT COUNT(*) FROM leads l WHERE " + sql->where);
+    bind_all(s, sql->binds);
+    s.step();
+    return s.integer(0);
+  });
+}
+
+namespace {
+
+class SqliteExportCursor final : public LeadCursor {
+ public:
+  SqliteExportCursor(SqliteLeadStore& store, std::string org_id, leads::LeadQuery query)
+      : store_(store), org_id_(std::move(org_id)), query_(std::move(query)) {}
+
+  Task<std::vector<Lead>> next() override {
+    if (done_) co_return std::vector<Lead>{};
+    auto page = co_await store_.list_leads(org_id_, query_);
+    if (page.next)
+      query_.after = std::move(page.next);
+    else
+      done_ = true;
+    co_return std::move(page.items);
+  }
+
+ private:
+  SqliteLeadStore& store_;
+  std::string org_id_;
+  leads::LeadQuery query_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<LeadCursor> SqliteLeadStore::export_leads(std::string org_id, leads::LeadFilter filter,
+                                                          SortKey sort) {
+  leads::LeadQuery query{std::move(filter), sort, 2000, std::nullopt};
+  return std::make_unique<SqliteExportCursor>(*this, std::move(org_id), std::move(query));
+}
+
+Task<void> SqliteLeadStore::insert_activity(std::string org_id, Activity activity) {
+  co_await engine_.write([&](Connection& c) {
+    auto org = org_key(c, org_id);
+    if (!org) throw std::logic_error("insert_activity: unknown organization");
+    write_activity(c, *org, activity);
+  });
+}
+
+Task<std::vector<Activity>> SqliteLeadStore::list_activities(std::string org_id, std::string lead_id, int limit) {
+  co_return co_await engine_.read([&](Connection& c) {
+    std::vector<Activity> items;
+    auto org = org_key(c, org_id);
+    if (!org) return items;
+    auto s = c.prepare(
+        "SELECT id, lead_id, type, actor_id, data, created_at FROM activities WHERE lead_id = ? AND org = ? "
+        "ORDER BY seq DESC LIMIT ?");
+    s.bind(1, lead_id).bind(2, *org).bind(3, static_cast<std::int64_t>(limit));
+    while (s.step())
+      items.push_back(Activity{s.text(0), s.text(1), s.text(2), s.optional_text(3), s.text(4), s.integer(5)});
+    return items;
+  });
+}
+
+}  // namespace lms::store::sqlite
