@@ -103,6 +103,13 @@ void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port)
 
 }  // namespace
 
+void register_routes(http::Router& router, Services& services) {
+  ops::add_ops_routes(router, services.store, services.draining);
+  auth::add_auth_routes(router, services.auth);
+  accounts::add_account_routes(router, services.accounts);
+  leads::add_lead_routes(router, services.leads);
+}
+
 int serve(const ops::ServeConfig& config) {
   const unsigned io_threads = ops::effective_threads(config.io_threads);
   const rlim_t file_limit = raise_file_limit();
@@ -137,10 +144,8 @@ int serve(const ops::ServeConfig& config) {
       [](int status, std::string_view reason, const http::ClientInfo& client) {
         ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();
       });
-  ops::add_ops_routes(router, *store, server);
-  auth::add_auth_routes(router, auth);
-  accounts::add_account_routes(router, accounts);
-  leads::add_lead_routes(router, leads);
+  Services services{*store, auth, accounts, leads, [&server] { return server.draining(); }};
+  register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
   ops::LogLine("listening")

@@ -11,6 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "accounts/accounts_service.h"
+#include "auth/auth_service.h"
+#include "http/router.h"
+#include "leads/leads_service.h"
 #include "ops/config.h"
 #include "store/store.h"
 
@@ -30,6 +34,19 @@ T block_on(boost::asio::awaitable<T> task) {
   ctx.run();
   return future.get();
 }
+
+// Everything the routes are wired to.
+struct Services {
+  store::Store& store;
+  auth::AuthService& auth;
+  accounts::AccountsService& accounts;
+  leads::LeadsService& leads;
+  std::function<bool()> draining;
+};
+
+// The whole route table of the server (also used by tests to compare it with the OpenAPI
+// document).
+void register_routes(http::Router& router, Services& services);
 
 // Serves until SIGTERM or SIGINT; returns the process exit code.
 int serve(const ops::ServeConfig& config);

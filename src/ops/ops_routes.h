@@ -2,12 +2,14 @@
 // the server is not draining).
 #pragma once
 
+#include <functional>
+
 #include "http/router.h"
-#include "http/server.h"
 #include "store/store.h"
 
 namespace lms::ops {
 
-void add_ops_routes(http::Router& router, store::Store& store, const http::Server& server);
+// `draining` tells whether the server is shutting down (readiness then fails).
+void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> draining);
 
 }  // namespace lms::ops
