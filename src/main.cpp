@@ -3,11 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <sodium.h>
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "accounts/accounts_service.h"
 #include "accounts/directory.h"
 #include "app/app.h"
+#include "app/seed.h"
 #include "auth/auth_service.h"
 #include "common/errors.h"
 #include "ops/config.h"
@@ -47,6 +50,23 @@ int create_user(const std::string& db, const std::string& org, const std::string
   return 0;
 }
 
+int run_seed(const std::string& db, const std::string& org, std::uint64_t leads, int agents, std::size_t batch,
+             const std::string& password) {
+  auto store = lms::app::open_store(db, 2);
+  lms::auth::PasswordHasher hasher;
+  std::string hash = hasher.hash(password);
+  bool tty = isatty(STDOUT_FILENO);
+  auto result = lms::app::seed_organization(*store, org, leads, agents, hash, batch, [&](std::int64_t done) {
+    if (tty) std::cout << "\rseeded " << done << " / " << leads << std::flush;
+  });
+  if (tty) std::cout << "\n";
+  std::cout << "inserted " << result.inserted << " leads over " << result.agents << " agents in " << result.seconds
+            << " s (" << static_cast<std::int64_t>(static_cast<double>(result.inserted) / result.seconds)
+            << " leads/s); agents' password: " << password << "\n";
+  store->close();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +99,18 @@ int main(int argc, char** argv) {
   user_create->add_option("--password", password, "password (default: generated and printed)")
       ->envname("LMS_USER_PASSWORD");
 
+  auto* seed = cli.add_subcommand("seed", "fill an organization with synthetic agents and leads");
+  std::string seed_db = config.db, seed_org, seed_password = "agent-password";
+  std::uint64_t seed_leads = 10000;
+  int seed_agents = 10;
+  std::size_t seed_batch = 10000;
+  lms::ops::add_db_option(*seed, seed_db);
+  seed->add_option("--org", seed_org, "organization id")->required();
+  seed->add_option("--leads", seed_leads, "number of leads")->capture_default_str();
+  seed->add_option("--agents", seed_agents, "number of agent users to create")->capture_default_str();
+  seed->add_option("--batch", seed_batch, "leads per transaction")->capture_default_str();
+  seed->add_option("--agent-password", seed_password, "password of the created agents")->capture_default_str();
+
   auto* version = cli.add_subcommand("version", "print the version");
 
   try {
@@ -99,6 +131,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*user_create) return create_user(user_db, org, email, role, name, password);
+    if (*seed) return run_seed(seed_db, seed_org, seed_leads, seed_agents, seed_batch, seed_password);
     if (*serve) {
       lms::ops::init_logging(config.log_level);
       int code = lms::app::serve(config);

@@ -114,6 +114,11 @@ class LeadStore {
   virtual std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
                                                    leads::SortKey sort) = 0;
   virtual Task<void> insert_activity(std::string org_id, leads::Activity activity) = 0;
+  // Inserts many leads of one organization in one transaction (seeding, imports); a lead
+  // whose phone or email is taken is skipped. Each inserted lead gets a `created`
+  // activity of `activity_type` with `activity_data`. Returns how many were inserted.
+  virtual Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads,
+                                          std::string activity_type, std::string activity_data) = 0;
   virtual Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id,
                                                              int limit) = 0;
 };

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "common/ids.h"
 #include "common/json.h"
 #include "common/validate.h"
 
@@ -60,6 +61,18 @@ std::optional<std::string> phone_digits(std::string_view q) {
   }
   if (digits.empty()) return std::nullopt;
   return digits;
+}
+
+// The text the substring search sees: name, email, company and the phone's digits.
+std::string search_doc(const Lead& l) {
+  std::string doc = l.name;
+  doc.push_back(' ');
+  if (l.email) doc += *l.email;
+  doc.push_back(' ');
+  if (l.company) doc += *l.company;
+  doc.push_back(' ');
+  if (l.phone && l.phone->size() > 1) doc.append(*l.phone, 1, std::string::npos);
+  return doc;
 }
 
 std::string lower_ascii(std::string s) {
@@ -228,6 +241,7 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
     std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
     if (!lead.tags.empty()) write_tags(c, *org, seq, lead.tags);
     write_activity(c, *org, activity);
+    engine_.search_upsert(seq, search_doc(lead));
     return WriteResult{WriteOutcome::ok, {}, lead, true};
   });
 }
@@ -281,6 +295,7 @@ WriteResult SqliteLeadStore::mutate_one(Connection& c, std::int64_t org, const s
     write_row(c, org, row->seq, next);
     if (next.tags != row->lead.tags) write_tags(c, org, row->seq, next.tags);
     for (const auto& a : change->activities) write_activity(c, org, a);
+    if (search_doc(next) != search_doc(row->lead)) engine_.search_upsert(row->seq, search_doc(next));
     c.exec("RELEASE lead_change");
   } catch (const DbError& e) {
     c.exec("ROLLBACK TO lead_change");
@@ -319,8 +334,15 @@ Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string l
   co_return co_await engine_.write([&](Connection& c) -> WriteResult {
     auto org = org_key(c, org_id);
     if (!org) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
-    c.prepare("DELETE FROM leads WHERE id = ? AND org = ?").bind(1, lead_id).bind(2, *org).run();
-    if (c.changes() == 0) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+    std::int64_t seq = 0;
+    {
+      auto s = c.prepare("SELECT seq FROM leads WHERE id = ? AND org = ?");
+      s.bind(1, lead_id).bind(2, *org);
+      if (!s.step()) return WriteResult{WriteOutcome::not_found, {}, std::nullopt, false};
+      seq = s.integer(0);
+    }
+    c.prepare("DELETE FROM leads WHERE seq = ?").bind(1, seq).run();
+    engine_.search_remove(seq);
     write_activity(c, *org, activity);
     return WriteResult{WriteOutcome::ok, {}, std::nullopt, true};
   });
@@ -502,6 +524,52 @@ Task<void> SqliteLeadStore::insert_activity(std::string org_id, Activity activit
     auto org = org_key(c, org_id);
     if (!org) throw std::logic_error("insert_activity: unknown organization");
     write_activity(c, *org, activity);
+  });
+}
+
+Task<std::int64_t> SqliteLeadStore::insert_leads(std::string org_id, std::vector<Lead> leads,
+                                                  std::string activity_type, std::string activity_data) {
+  co_return co_await engine_.write([&](Connection& c) -> std::int64_t {
+    auto org = org_key(c, org_id);
+    if (!org) throw std::logic_error("insert_leads: unknown organization");
+    std::int64_t inserted = 0;
+    for (const auto& lead : leads) {
+      std::optional<std::int64_t> assignee;
+      if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
+      c.prepare(
+           "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, "
+           "version, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+           "ON CONFLICT DO NOTHING")
+          .bind(1, lead.id)
+          .bind(2, *org)
+          .bind(3, lead.name)
+          .bind(4, lead.phone)
+          .bind(5, lead.email)
+          .bind(6, lead.company)
+          .bind(7, lead.source)
+          .bind(8, lead.status)
+          .bind(9, assignee)
+          .bind(10, tags_json(lead.tags))
+          .bind(11, lead.custom_json)
+          .bind(12, lead.version)
+          .bind(13, lead.created_at)
+          .bind(14, lead.updated_at)
+          .bind(15, lead.created_by)
+          .run();
+      if (c.changes() == 0) continue;
+      ++inserted;
+      std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
+      engine_.search_upsert(seq, search_doc(lead));
+      for (const auto& tag : lead.tags)
+        c.prepare("INSERT OR IGNORE INTO lead_tags (org, tag, lead) VALUES (?, ?, ?)")
+            .bind(1, *org)
+            .bind(2, tag)
+            .bind(3, seq)
+            .run();
+      write_activity(c, *org,
+                     Activity{new_id_at(lead.created_at), lead.id, activity_type, lead.created_by, activity_data, lead.created_at});
+    }
+    return inserted;
   });
 }
 

@@ -25,6 +25,8 @@ class SqliteLeadStore final : public LeadStore {
   std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
                                            leads::SortKey sort) override;
   Task<void> insert_activity(std::string org_id, leads::Activity activity) override;
+  Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads, std::string activity_type,
+                                  std::string activity_data) override;
   Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id, int limit) override;
 
   // One page on the calling (reader) thread; list_leads and the export cursor use it.

@@ -99,21 +99,12 @@ constexpr Migration kMigrations[] = {
       );
       CREATE INDEX activities_by_lead ON activities (lead_id, seq);
 
-      -- Substring search over name, email, company and the digits of the phone number.
+      -- Substring search over name, email, company and the digits of the phone number. Kept
+      -- by the writer (see SqliteStore::flush_search), not by triggers: FTS5 flushes its
+      -- pending terms at every statement savepoint, so row-by-row trigger inserts would write
+      -- one tiny segment per lead and spend their time merging them.
       CREATE VIRTUAL TABLE leads_search USING fts5 (doc, tokenize = 'trigram');
-      CREATE TRIGGER leads_search_insert AFTER INSERT ON leads BEGIN
-        INSERT INTO leads_search (rowid, doc) VALUES (new.seq,
-          new.name || ' ' || coalesce(new.email, '') || ' ' || coalesce(new.company, '') || ' ' ||
-          coalesce(substr(new.phone, 2), ''));
-      END;
-      CREATE TRIGGER leads_search_update AFTER UPDATE OF name, email, company, phone ON leads BEGIN
-        UPDATE leads_search SET doc =
-          new.name || ' ' || coalesce(new.email, '') || ' ' || coalesce(new.company, '') || ' ' ||
-          coalesce(substr(new.phone, 2), '')
-        WHERE rowid = new.seq;
-      END;
-      CREATE TRIGGER leads_search_delete AFTER DELETE ON leads BEGIN
-        DELETE FROM leads_search WHERE rowid = old.seq;
+      CREATE TRIGGER lead_tags_cleanup AFTER DELETE ON leads BEGIN
         DELETE FROM lead_tags WHERE lead = old.seq;
       END;
     )sql"},

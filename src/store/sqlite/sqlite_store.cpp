@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/json.h"
 #include "store/sqlite/lead_store.h"
 
 namespace lms::store::sqlite {
@@ -60,6 +61,7 @@ void SqliteStore::writer_loop() {
     try {
       c.exec("BEGIN IMMEDIATE");
       for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto upserts = search_upserts_.size(), removals = search_removals_.size();
         c.exec("SAVEPOINT job");
         try {
           batch[i].run(c);
@@ -68,8 +70,11 @@ void SqliteStore::writer_loop() {
           errors[i] = std::current_exception();
           c.exec("ROLLBACK TO job");
           c.exec("RELEASE job");
+          search_upserts_.resize(upserts);
+          search_removals_.resize(removals);
         }
       }
+      flush_search();
       c.exec("COMMIT");
     } catch (...) {
       // The transaction itself failed (disk full, I/O error): nothing of the batch is durable.
@@ -79,9 +84,44 @@ void SqliteStore::writer_loop() {
       } catch (...) {
       }
       for (auto& e : errors) e = error;
+      search_upserts_.clear();
+      search_removals_.clear();
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   }
+}
+
+void SqliteStore::flush_search() {
+  if (search_upserts_.empty() && search_removals_.empty()) return;
+  Connection& c = *writer_conn_;
+  // Every changed row is removed first, then its current text inserted: updates are a
+  // removal plus an insert, deletions only a removal.
+  std::string removals = json::build([&](json::Writer& w) {
+    w.StartArray();
+    for (auto seq : search_removals_) w.Int64(seq);
+    for (const auto& [seq, doc] : search_upserts_) w.Int64(seq);
+    w.EndArray();
+  });
+  c.prepare("DELETE FROM leads_search WHERE rowid IN (SELECT value FROM json_each(?))").bind(1, removals).run();
+  if (!search_upserts_.empty()) {
+    std::string docs = json::build([&](json::Writer& w) {
+      w.StartArray();
+      for (const auto& [seq, doc] : search_upserts_) {
+        w.StartArray();
+        w.Int64(seq);
+        json::string(w, doc);
+        w.EndArray();
+      }
+      w.EndArray();
+    });
+    c.prepare(
+         "INSERT INTO leads_search (rowid, doc) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+         "FROM json_each(?)")
+        .bind(1, docs)
+        .run();
+  }
+  search_upserts_.clear();
+  search_removals_.clear();
 }
 
 void SqliteStore::close() {

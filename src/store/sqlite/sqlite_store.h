@@ -72,6 +72,12 @@ class SqliteStore final : public Store, private AccountStore {
     if constexpr (!std::is_void_v<Result>) co_return std::move(*slot);
   }
 
+  // Search index changes of the current write batch, applied in two statements just before
+  // COMMIT. Writer thread only.
+  void search_upsert(std::int64_t seq, std::string doc) { search_upserts_.emplace_back(seq, std::move(doc)); }
+  void search_remove(std::int64_t seq) { search_removals_.push_back(seq); }
+  void flush_search();
+
   struct WriteJob {
     std::function<void(Connection&)> run;
     std::function<void(std::exception_ptr)> done;
@@ -119,6 +125,8 @@ class SqliteStore final : public Store, private AccountStore {
   std::condition_variable write_ready_;
   std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
   bool stopping_ = false;             // guarded by write_mutex_
+  std::vector<std::pair<std::int64_t, std::string>> search_upserts_;  // writer thread only
+  std::vector<std::int64_t> search_removals_;                         // writer thread only
   std::thread writer_;
   std::mutex readers_mutex_;
   std::condition_variable reader_returned_;
