@@ -143,7 +143,10 @@ int main(int argc, char** argv) {
     for (const auto& d : e.details()) std::cerr << "  " << d.field << ": " << d.message << "\n";
     return 1;
   } catch (const std::exception& e) {
-    lms::ops::LogLine("fatal").str("error", e.what()).error();
+    if (*serve) {
+      lms::ops::LogLine("fatal").str("error", e.what()).error();
+      lms::ops::shutdown_logging();
+    }
     std::cerr << "lms: " << e.what() << "\n";
     return 1;
   }
