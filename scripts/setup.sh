@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost1.74-dev libsqlite3-dev sqlite3 libsodium-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev rapidjson-dev libsimdjson-dev
-  libphonenumber-dev libpq-dev libhiredis-dev
+  libphonenumber-dev libpq-dev libhiredis-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk procps
 )
