@@ -86,6 +86,7 @@ std::string lower_ascii(std::string s) {
 struct FilterSql {
   std::string where;
   std::vector<Bind> binds;
+  bool drive_by_rowid = false;  // few search hits: look them up by rowid, then sort
 };
 
 }  // namespace
@@ -350,9 +351,29 @@ Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string l
 
 namespace {
 
+// How a search phrase drives a page query, by its number of FTS hits:
+//  - up to 2,000: the hits are looked up by rowid and sorted;
+//  - up to 50,000: SQLite walks the sort index and tests membership in the hit set (index
+//    entries only) until the page is full;
+//  - more: the phrase is so common that testing rows in sort order fills the page sooner than
+//    collecting its hits would (substring test with ASCII case folding).
+struct SearchPlanner {
+  // How many rows the phrase matches, counted up to `limit` + 1.
+  std::function<std::int64_t(const std::string& fts_phrase, std::int64_t limit)> hits;
+};
+
+void append_scan_condition(FilterSql& out, const std::string& needle) {
+  std::string lowered = lower_ascii(needle);
+  out.where +=
+      " AND (instr(lower(l.name), ?) > 0 OR instr(coalesce(l.email, ''), ?) > 0 OR "
+      "instr(lower(coalesce(l.company, '')), ?) > 0 OR instr(substr(coalesce(l.phone, ''), 2), ?) > 0)";
+  for (int i = 0; i < 4; ++i) out.binds.emplace_back(lowered);
+}
+
 // The WHERE clause of a filter; nullopt when it can match nothing (unknown assignee).
 template <class UserKey>
-std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f, UserKey&& user_key) {
+std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f, UserKey&& user_key,
+                                    const SearchPlanner* planner = nullptr) {
   FilterSql out;
   out.where = "l.org = ?";
   out.binds.emplace_back(org);
@@ -388,15 +409,18 @@ std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f
         if (ch == '"') phrase.push_back('"');
       }
       phrase.push_back('"');
-      out.where += " AND l.seq IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)";
-      out.binds.emplace_back(std::move(phrase));
+      std::int64_t hits = planner ? planner->hits(phrase, 2000) : 0;
+      if (hits > 2000) hits = planner->hits(phrase, 50000);
+      if (hits > 50000) {
+        append_scan_condition(out, needle);
+      } else {
+        out.drive_by_rowid = planner && hits <= 2000;
+        out.where += " AND l.seq IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)";
+        out.binds.emplace_back(std::move(phrase));
+      }
     } else {
       // Too short for trigrams: scan in the requested order, which stops at the page size.
-      std::string lowered = lower_ascii(needle);
-      out.where +=
-          " AND (instr(lower(l.name), ?) > 0 OR instr(coalesce(l.email, ''), ?) > 0 OR "
-          "instr(lower(coalesce(l.company, '')), ?) > 0 OR instr(coalesce(l.phone, ''), ?) > 0)";
-      for (int i = 0; i < 4; ++i) out.binds.emplace_back(lowered);
+      append_scan_condition(out, needle);
     }
   }
   if (f.created_from) {
@@ -442,11 +466,19 @@ leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org
   leads::LeadPage page;
   auto org = org_key(c, org_id);
   if (!org) return page;
-  auto sql = filter_sql(*org, query.filter, [&](const std::string& id) { return user_key(c, id); });
+  SearchPlanner planner{[&](const std::string& phrase, std::int64_t limit) -> std::int64_t {
+    auto probe = c.prepare("SELECT count(*) FROM (SELECT 1 FROM leads_search WHERE leads_search MATCH ? LIMIT ?)");
+    probe.bind(1, phrase).bind(2, limit + 1);
+    return probe.step() ? probe.integer(0) : 0;
+  }};
+  auto sql = filter_sql(*org, query.filter, [&](const std::string& id) { return user_key(c, id); }, &planner);
   if (!sql) return page;
   if (query.after) append_keyset(*sql, *query.after);
-  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l WHERE " + sql->where +
-                     order_by(query.sort) + " LIMIT ?";
+  // NOT INDEXED keeps rowid lookups but stops the planner from walking a whole index in
+  // sort order to find a handful of search hits.
+  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" +
+                     (sql->drive_by_rowid ? " NOT INDEXED" : "") + " WHERE " + sql->where + order_by(query.sort) +
+                     " LIMIT ?";
   sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
   auto s = c.prepare_text(text);
   bind_all(s, sql->binds);
