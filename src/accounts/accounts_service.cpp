@@ -3,6 +3,7 @@
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/validate.h"
+#include "leads/phone.h"
 
 namespace lms::accounts {
 
@@ -93,7 +94,12 @@ store::Task<Organization> AccountsService::update_organization(const Principal& 
   require_admin(caller);
   OrganizationPatch patch;
   validate::all([&] { if (changes.name) patch.name = validate::name(*changes.name, "name"); },
-          [&] { if (changes.default_country) patch.default_country = validate::country(*changes.default_country); });
+          [&] {
+            if (!changes.default_country) return;
+            patch.default_country = validate::country(*changes.default_country);
+            if (!leads::is_supported_region(*patch.default_country))
+              throw ApiError::validation("defaultCountry", "not a country known to the phone number library");
+          });
   auto updated = co_await store_.update_organization(caller.organization_id, std::move(patch));
   if (!updated) throw ApiError::not_found("organization not found");
   directory_.put(*updated);

@@ -4,6 +4,7 @@
 #include "common/errors.h"
 #include "common/ids.h"
 #include "common/validate.h"
+#include "leads/phone.h"
 
 namespace lms::auth {
 
@@ -42,7 +43,12 @@ store::Task<std::pair<Session, Organization>> AuthService::register_organization
                 [&] { admin.name = validate::name(input.name, "name"); },
                 [&] { admin.email = validate::email(input.email); },
                 [&] { validate::password(input.password); },
-                [&] { if (input.default_country) org.default_country = validate::country(*input.default_country); });
+                [&] {
+                  if (!input.default_country) return;
+                  org.default_country = validate::country(*input.default_country);
+                  if (!leads::is_supported_region(org.default_country))
+                    throw ApiError::validation("defaultCountry", "not a country known to the phone number library");
+                });
 
   Millis now = now_ms();
   org.id = new_id_at(now);

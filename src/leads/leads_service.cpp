@@ -108,11 +108,6 @@ NormalizedFields normalize(const LeadInput& in, std::string_view region) {
   NormalizedFields f;
   validate::all(
       [&] {
-        if (!in.name) return;
-        if (!*in.name) throw ApiError::validation("name", "is required");
-        f.name = validate::name(**in.name, "name", 200);
-      },
-      [&] {
         if (!in.phone || !*in.phone || trim(**in.phone).empty()) return;
         f.phone = normalize_phone(trim(**in.phone), region);
         if (!f.phone) throw ApiError::validation("phone", "not a valid phone number");
@@ -120,6 +115,11 @@ NormalizedFields normalize(const LeadInput& in, std::string_view region) {
       [&] {
         if (!in.email || !*in.email || trim(**in.email).empty()) return;
         f.email = validate::email(**in.email);
+      },
+      [&] {
+        if (!in.name) return;
+        if (!*in.name) throw ApiError::validation("name", "is required");
+        f.name = validate::name(**in.name, "name", 200);
       },
       [&] { if (in.company) f.company = optional_text(*in.company, "company", 200); },
       [&] { if (in.source) f.source = optional_text(*in.source, "source", 100); },
@@ -148,10 +148,19 @@ store::Task<void> LeadsService::check_assignee(const Principal& caller, const st
 }
 
 store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
-  if (!input.name || !*input.name) throw ApiError::validation("name", "is required");
   std::string region = co_await region_of(caller.organization_id);
-  NormalizedFields f = normalize(input, region);
-  if (!f.phone && !f.email) throw ApiError::validation("phone", "a phone number or an email is required");
+  NormalizedFields f;
+  // Every failing field in one 422, an invalid phone first (clients look at details[0]).
+  validate::all([&] { f = normalize(input, region); },
+                [&] {
+                  if (!input.name) throw ApiError::validation("name", "is required");
+                },
+                [&] {
+                  bool has_phone = input.phone && *input.phone && !trim(**input.phone).empty();
+                  bool has_email = input.email && *input.email && !trim(**input.email).empty();
+                  if (!has_phone && !has_email)
+                    throw ApiError::validation("phone", "a phone number or an email is required");
+                });
 
   Millis now = now_ms();
   Lead lead;

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <filesystem>
+#include <unordered_map>
 
 #include "common/json.h"
 #include "store/sqlite/lead_store.h"
@@ -61,7 +62,7 @@ void SqliteStore::writer_loop() {
     try {
       c.exec("BEGIN IMMEDIATE");
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        auto upserts = search_upserts_.size(), removals = search_removals_.size();
+        auto search_mark = search_changes_.size();
         c.exec("SAVEPOINT job");
         try {
           batch[i].run(c);
@@ -70,8 +71,7 @@ void SqliteStore::writer_loop() {
           errors[i] = std::current_exception();
           c.exec("ROLLBACK TO job");
           c.exec("RELEASE job");
-          search_upserts_.resize(upserts);
-          search_removals_.resize(removals);
+          search_changes_.resize(search_mark);
         }
       }
       flush_search();
@@ -84,44 +84,42 @@ void SqliteStore::writer_loop() {
       } catch (...) {
       }
       for (auto& e : errors) e = error;
-      search_upserts_.clear();
-      search_removals_.clear();
+      search_changes_.clear();
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   }
 }
 
 void SqliteStore::flush_search() {
-  if (search_upserts_.empty() && search_removals_.empty()) return;
+  if (search_changes_.empty()) return;
   Connection& c = *writer_conn_;
-  // Every changed row is removed first, then its current text inserted: updates are a
-  // removal plus an insert, deletions only a removal.
+  // A row changed several times in one batch (or changed, then deleted) counts once, in its
+  // last state. Every touched row is removed from the index, then the living ones inserted.
+  std::unordered_map<std::int64_t, const std::optional<std::string>*> last;
+  for (const auto& [seq, doc] : search_changes_) last[seq] = &doc;
   std::string removals = json::build([&](json::Writer& w) {
     w.StartArray();
-    for (auto seq : search_removals_) w.Int64(seq);
-    for (const auto& [seq, doc] : search_upserts_) w.Int64(seq);
+    for (const auto& [seq, doc] : last) w.Int64(seq);
     w.EndArray();
   });
   c.prepare("DELETE FROM leads_search WHERE rowid IN (SELECT value FROM json_each(?))").bind(1, removals).run();
-  if (!search_upserts_.empty()) {
-    std::string docs = json::build([&](json::Writer& w) {
+  std::string docs = json::build([&](json::Writer& w) {
+    w.StartArray();
+    for (const auto& [seq, doc] : last) {
+      if (!*doc) continue;
       w.StartArray();
-      for (const auto& [seq, doc] : search_upserts_) {
-        w.StartArray();
-        w.Int64(seq);
-        json::string(w, doc);
-        w.EndArray();
-      }
+      w.Int64(seq);
+      json::string(w, **doc);
       w.EndArray();
-    });
-    c.prepare(
-         "INSERT INTO leads_search (rowid, doc) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-         "FROM json_each(?)")
-        .bind(1, docs)
-        .run();
-  }
-  search_upserts_.clear();
-  search_removals_.clear();
+    }
+    w.EndArray();
+  });
+  c.prepare(
+       "INSERT INTO leads_search (rowid, doc) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+       "FROM json_each(?)")
+      .bind(1, docs)
+      .run();
+  search_changes_.clear();
 }
 
 void SqliteStore::close() {

@@ -74,8 +74,9 @@ class SqliteStore final : public Store, private AccountStore {
 
   // Search index changes of the current write batch, applied in two statements just before
   // COMMIT. Writer thread only.
-  void search_upsert(std::int64_t seq, std::string doc) { search_upserts_.emplace_back(seq, std::move(doc)); }
-  void search_remove(std::int64_t seq) { search_removals_.push_back(seq); }
+  // Both record the latest state per row in order; flush_search applies only the last one.
+  void search_upsert(std::int64_t seq, std::string doc) { search_changes_.emplace_back(seq, std::move(doc)); }
+  void search_remove(std::int64_t seq) { search_changes_.emplace_back(seq, std::nullopt); }
   void flush_search();
 
   struct WriteJob {
@@ -125,8 +126,8 @@ class SqliteStore final : public Store, private AccountStore {
   std::condition_variable write_ready_;
   std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
   bool stopping_ = false;             // guarded by write_mutex_
-  std::vector<std::pair<std::int64_t, std::string>> search_upserts_;  // writer thread only
-  std::vector<std::int64_t> search_removals_;                         // writer thread only
+  // (row, its new search text or nullopt when the row is gone), in write order; writer thread only
+  std::vector<std::pair<std::int64_t, std::optional<std::string>>> search_changes_;
   std::thread writer_;
   std::mutex readers_mutex_;
   std::condition_variable reader_returned_;
