@@ -15,7 +15,12 @@ void optional_field(json::Writer& w, std::string_view key, const std::optional<s
 void append_cell(std::string& out, std::string_view value, bool guard_formula = true) {
   bool formula = guard_formula && !value.empty() &&
                  (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@');
-  bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
+  bool quote = formula;
+  for (char c : value)
+    if (c == ',' || c == '"' || c == '\r' || c == '\n') {
+      quote = true;
+      break;
+    }
   if (!quote) {
     out += value;
     return;

@@ -30,6 +30,20 @@ std::string tags_json(const std::vector<std::string>& tags) {
 
 std::vector<std::string> parse_tags(const std::string& text) {
   std::vector<std::string> tags;
+  if (text.size() <= 2) return tags;  // "[]"
+  if (text.find('\\') == std::string::npos) {
+    // The common case, written by tags_json without escapes: ["a","b"].
+    std::size_t pos = 1;
+    while (pos < text.size()) {
+      auto open = text.find('"', pos);
+      if (open == std::string::npos) break;
+      auto close = text.find('"', open + 1);
+      if (close == std::string::npos) break;
+      tags.emplace_back(text, open + 1, close - open - 1);
+      pos = close + 1;
+    }
+    return tags;
+  }
   rapidjson::Document doc;
   doc.Parse(text.data(), text.size());
   if (!doc.IsArray()) return tags;
@@ -441,6 +455,7 @@ const char* order_by(SortKey sort) {
     case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.seq DESC";
     case SortKey::updated_asc: return " ORDER BY l.updated_at ASC, l.seq ASC";
     case SortKey::name_asc: return " ORDER BY l.name ASC, l.seq ASC";
+    case SortKey::insertion: return " ORDER BY l.seq ASC";
   }
   return "";
 }
@@ -452,6 +467,10 @@ void append_keyset(FilterSql& sql, const leads::Position& after) {
     case SortKey::updated_desc: sql.where += " AND (l.updated_at, l.seq) < (?, ?)"; break;
     case SortKey::updated_asc: sql.where += " AND (l.updated_at, l.seq) > (?, ?)"; break;
     case SortKey::name_asc: sql.where += " AND (l.name, l.seq) > (?, ?)"; break;
+    case SortKey::insertion:
+      sql.where += " AND l.seq > ?";
+      sql.binds.emplace_back(after.seq);
+      return;
   }
   if (after.sort == SortKey::name_asc)
     sql.binds.emplace_back(after.text);
@@ -476,9 +495,11 @@ leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org
   if (query.after) append_keyset(*sql, *query.after);
   // NOT INDEXED keeps rowid lookups but stops the planner from walking a whole index in
   // sort order to find a handful of search hits.
-  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" +
-                     (sql->drive_by_rowid ? " NOT INDEXED" : "") + " WHERE " + sql->where + order_by(query.sort) +
-                     " LIMIT ?";
+  const char* hint = sql->drive_by_rowid                   ? " NOT INDEXED"
+                     : query.sort == SortKey::insertion ? " INDEXED BY leads_by_org"
+                                                        : "";
+  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" + hint + " WHERE " + sql->where +
+                     order_by(query.sort) + " LIMIT ?";
   sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
   auto s = c.prepare_text(text);
   bind_all(s, sql->binds);
@@ -547,7 +568,7 @@ class SqliteExportCursor final : public LeadCursor {
 
 std::unique_ptr<LeadCursor> SqliteLeadStore::export_leads(std::string org_id, leads::LeadFilter filter,
                                                           SortKey sort) {
-  leads::LeadQuery query{std::move(filter), sort, 2000, std::nullopt};
+  leads::LeadQuery query{std::move(filter), sort, 5000, std::nullopt};
   return std::make_unique<SqliteExportCursor>(*this, std::move(org_id), std::move(query));
 }
 
