@@ -43,14 +43,14 @@ SeedResult seed_organization(store::Store& store, const std::string& org_id, std
 
   // Indexes start after the leads the organization may already have, so phones stay unique.
   std::uint64_t first = static_cast<std::uint64_t>(block_on(store.leads().count_leads(org_id, {})));
-  leads::LeadGenerator generator(org_id, agent_ids, creator, now, 42 + first);
+  leads::LeadGenerator generator(org_id, agent_ids, creator, now, leads, first);
   SeedResult result;
   result.agents = static_cast<int>(agent_ids.size()) - 0;
   // Generation of the next batch overlaps with the write of the current one.
   auto make_batch = [&](std::uint64_t from, std::uint64_t to) {
     std::vector<leads::Lead> out;
     out.reserve(to - from);
-    for (std::uint64_t i = from; i < to; ++i) out.push_back(generator.make(first + i));
+    for (std::uint64_t i = from; i < to; ++i) out.push_back(generator.make(i));
     // Inserting in key order keeps the B-tree inserts of the id and created_at indexes local.
     std::sort(out.begin(), out.end(), [](const leads::Lead& a, const leads::Lead& b) { return a.id < b.id; });
     return out;

@@ -66,7 +66,7 @@ std::optional<Position> CursorCodec::decode(std::string_view cursor, std::string
   if (sodium_memcmp(expected.data(), given.data(), kMacBytes) != 0) return std::nullopt;
   if (static_cast<unsigned char>(payload[0]) != kVersion) return std::nullopt;
   auto sort = static_cast<unsigned char>(payload[1]);
-  if (sort > static_cast<unsigned char>(SortKey::name_asc)) return std::nullopt;  // never `insertion`
+  if (sort > static_cast<unsigned char>(SortKey::name_asc)) return std::nullopt;
   Position p;
   p.sort = static_cast<SortKey>(sort);
   p.number = static_cast<std::int64_t>(get_u64(payload, 2));

@@ -373,7 +373,6 @@ store::Task<std::int64_t> LeadsService::count(Principal caller, ListRequest requ
 std::unique_ptr<store::LeadCursor> LeadsService::export_leads(const Principal& caller, const ListRequest& request) {
   if (!is_manager(caller)) throw ApiError::forbidden("only admins and managers may export");
   LeadQuery query = parse_query(caller, request, false);
-  if (!request.sort) query.sort = SortKey::insertion;  // sequential read: the fastest order
   return store_.export_leads(caller.organization_id, std::move(query.filter), query.sort);
 }
 

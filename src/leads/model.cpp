@@ -22,7 +22,6 @@ std::string_view sort_name(SortKey sort) {
     case SortKey::updated_desc: return "-updatedAt";
     case SortKey::updated_asc: return "updatedAt";
     case SortKey::name_asc: return "name";
-    case SortKey::insertion: return "createdAt";
   }
   return "-createdAt";
 }

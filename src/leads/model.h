@@ -43,9 +43,7 @@ struct Activity {
   Millis created_at = 0;
 };
 
-// `insertion` (the store's row order, i.e. creation order) is not a client option: exports
-// without an explicit sort use it, because it reads the table sequentially.
-enum class SortKey { created_desc, created_asc, updated_desc, updated_asc, name_asc, insertion };
+enum class SortKey { created_desc, created_asc, updated_desc, updated_asc, name_asc };
 std::optional<SortKey> parse_sort(std::string_view text);
 std::string_view sort_name(SortKey sort);
 

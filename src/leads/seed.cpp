@@ -65,18 +65,24 @@ std::string phone_for(std::uint64_t index) {
 }  // namespace
 
 LeadGenerator::LeadGenerator(std::string org_id, std::vector<std::string> agent_ids, std::string created_by, Millis now,
-                             std::uint64_t seed)
-    : org_id_(std::move(org_id)), agents_(std::move(agent_ids)), created_by_(std::move(created_by)), now_(now), seed_(seed) {}
+                             std::uint64_t total, std::uint64_t first_number)
+    : org_id_(std::move(org_id)),
+      agents_(std::move(agent_ids)),
+      created_by_(std::move(created_by)),
+      now_(now),
+      total_(total == 0 ? 1 : total),
+      first_(first_number) {}
 
 Lead LeadGenerator::make(std::uint64_t index) const {
-  std::uint64_t r = mix(seed_ ^ (index * 0x100000001B3ull));
+  const std::uint64_t number = first_ + index;
+  std::uint64_t r = mix(number * 0x100000001B3ull);
   Lead l;
   const char* first = kFirst[r % kFirst.size()];
   const char* last = kLast[(r >> 8) % kLast.size()];
   l.organization_id = org_id_;
   l.name = std::string(first) + " " + last;
-  l.phone = phone_for(index);
-  std::string local = std::string(first) + "." + last + "." + std::to_string(index);
+  l.phone = phone_for(number);
+  std::string local = std::string(first) + "." + last + "." + std::to_string(number);
   for (auto& c : local)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   l.email = local + "@" + kDomains[(r >> 16) % kDomains.size()];
@@ -90,7 +96,8 @@ Lead LeadGenerator::make(std::uint64_t index) const {
     if (l.tags.empty() || l.tags[0] != second) l.tags.push_back(second);
   }
   constexpr Millis kYear = 365LL * 24 * 3600 * 1000;
-  l.created_at = now_ - static_cast<Millis>(mix(r) % static_cast<std::uint64_t>(kYear));
+  const auto spacing = static_cast<std::uint64_t>(kYear) / total_;
+  l.created_at = now_ - kYear + static_cast<Millis>(index * spacing + (spacing > 1 ? mix(r) % spacing : 0));
   l.updated_at = l.created_at + static_cast<Millis>((r >> 12) % (7LL * 24 * 3600 * 1000));
   if (l.updated_at > now_) l.updated_at = now_;
   l.id = new_id_at(l.created_at);

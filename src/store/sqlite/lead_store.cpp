@@ -455,7 +455,6 @@ const char* order_by(SortKey sort) {
     case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.seq DESC";
     case SortKey::updated_asc: return " ORDER BY l.updated_at ASC, l.seq ASC";
     case SortKey::name_asc: return " ORDER BY l.name ASC, l.seq ASC";
-    case SortKey::insertion: return " ORDER BY l.seq ASC";
   }
   return "";
 }
@@ -467,10 +466,6 @@ void append_keyset(FilterSql& sql, const leads::Position& after) {
     case SortKey::updated_desc: sql.where += " AND (l.updated_at, l.seq) < (?, ?)"; break;
     case SortKey::updated_asc: sql.where += " AND (l.updated_at, l.seq) > (?, ?)"; break;
     case SortKey::name_asc: sql.where += " AND (l.name, l.seq) > (?, ?)"; break;
-    case SortKey::insertion:
-      sql.where += " AND l.seq > ?";
-      sql.binds.emplace_back(after.seq);
-      return;
   }
   if (after.sort == SortKey::name_asc)
     sql.binds.emplace_back(after.text);
@@ -495,11 +490,9 @@ leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org
   if (query.after) append_keyset(*sql, *query.after);
   // NOT INDEXED keeps rowid lookups but stops the planner from walking a whole index in
   // sort order to find a handful of search hits.
-  const char* hint = sql->drive_by_rowid                   ? " NOT INDEXED"
-                     : query.sort == SortKey::insertion ? " INDEXED BY leads_by_org"
-                                                        : "";
-  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" + hint + " WHERE " + sql->where +
-                     order_by(query.sort) + " LIMIT ?";
+  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" +
+                     (sql->drive_by_rowid ? " NOT INDEXED" : "") + " WHERE " + sql->where + order_by(query.sort) +
+                     " LIMIT ?";
   sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
   auto s = c.prepare_text(text);
   bind_all(s, sql->binds);

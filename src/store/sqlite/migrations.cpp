@@ -108,10 +108,6 @@ constexpr Migration kMigrations[] = {
         DELETE FROM lead_tags WHERE lead = old.seq;
       END;
     )sql"},
-    {3, R"sql(
-      -- (org, seq): an organization's leads in insertion order, for sequential exports.
-      CREATE INDEX leads_by_org ON leads (org);
-    )sql"},
 };
 
 }  // namespace
