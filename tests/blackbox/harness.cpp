@@ -303,6 +303,75 @@ bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
   return false;
 }
 
+std::string decode_chunked(const std::string& body) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    auto eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) throw std::runtime_error("chunked body: missing chunk size line");
+    std::string size_line = body.substr(pos, eol - pos);
+    auto semi = size_line.find(';');
+    if (semi != std::string::npos) size_line.resize(semi);
+    while (!size_line.empty() && size_line.back() == ' ') size_line.pop_back();
+    if (size_line.empty() || size_line.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      throw std::runtime_error("chunked body: bad chunk size '" + size_line + "'");
+    std::size_t size = std::stoul(size_line, nullptr, 16);
+    pos = eol + 2;
+    if (size == 0) {
+      // Trailers, then the final empty line.
+      for (;;) {
+        auto end = body.find("\r\n", pos);
+        if (end == std::string::npos) throw std::runtime_error("chunked body: unterminated trailer");
+        if (end == pos) return out;
+        pos = end + 2;
+      }
+    }
+    if (body.size() < pos + size + 2 || body.compare(pos + size, 2, "\r\n") != 0)
+      throw std::runtime_error("chunked body: truncated chunk");
+    out.append(body, pos, size);
+    pos += size + 2;
+  }
+}
+
+Response fetch(std::uint16_t port, const std::string& method, const std::string& target,
+               const std::map<std::string, std::string>& headers, const std::string& body) {
+  RawConnection conn(port);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT")
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
+  conn.send(req);
+  std::string raw = conn.read_until_close(std::chrono::seconds(60));
+  auto header_end = raw.find("\r\n\r\n");
+  if (header_end == std::string::npos || raw.size() < 12) throw std::runtime_error("no full response head: " + raw);
+  Response res;
+  std::istringstream head(raw.substr(0, header_end));
+  std::string line;
+  std::getline(head, line);
+  res.status = std::stoi(line.substr(9, 3));
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    res.headers[lower(line.substr(0, colon))] = value;
+  }
+  std::string rest = raw.substr(header_end + 4);
+  if (lower(res.header("transfer-encoding")).find("chunked") != std::string::npos) {
+    res.body = decode_chunked(rest);
+  } else if (res.headers.count("content-length")) {
+    std::size_t length = std::stoul(res.headers["content-length"]);
+    if (rest.size() < length) throw std::runtime_error("truncated response body");
+    res.body = rest.substr(0, length);
+  } else {
+    res.body = rest;
+  }
+  if (res.header("content-type").find("application/json") != std::string::npos) res.json.Parse(res.body.c_str());
+  return res;
+}
+
 std::string unique_email(const std::string& prefix) {
   static std::atomic<int> counter{0};
   static const auto seed = std::random_device{}();

@@ -88,6 +88,15 @@ class RawConnection {
   int fd_ = -1;
 };
 
+// Decodes an HTTP/1.1 chunked body (chunk extensions and trailers allowed). Throws
+// std::runtime_error when it is malformed or lacks the final zero-size chunk.
+std::string decode_chunked(const std::string& body);
+// Sends one request with `Connection: close` on a raw connection, reads until the server
+// closes, and decodes the body whether it is chunked (streamed responses such as CSV
+// exports) or has a Content-Length.
+Response fetch(std::uint16_t port, const std::string& method, const std::string& target,
+               const std::map<std::string, std::string>& headers = {}, const std::string& body = {});
+
 struct Account {
   std::string access_token;
   std::string refresh_token;
