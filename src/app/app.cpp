@@ -1,4 +1,5 @@
 #include "app/app.h"
+#include "app/seed.h"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -83,7 +84,7 @@ rlim_t raise_file_limit() {
 }
 
 // Creates a demo organization on an empty database and logs how to sign in.
-void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port) {
+void seed_demo(store::Store& store, auth::AuthService& auth, const auth::PasswordHasher& hasher, std::uint16_t port) {
   if (block_on(store.accounts().count_users()) > 0) return;
   unsigned char bytes[9];
   randombytes_buf(bytes, sizeof bytes);
@@ -91,10 +92,13 @@ void seed_demo(store::Store& store, auth::AuthService& auth, std::uint16_t port)
   static constexpr char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
   for (auto b : bytes) password.push_back(alphabet[b % (sizeof alphabet - 1)]);
   auto [session, org] = block_on(auth.register_organization({"Demo Sales", "Demo Admin", "admin@demo.lms", password, "US"}));
+  auto seeded = seed_organization(store, org.id, 250, 3, hasher.hash("agent-password"), 250);
   ops::LogLine("demo organization created")
       .str("organization_id", org.id)
       .str("email", session.user.email)
       .str("password", password)
+      .num("leads", seeded.inserted)
+      .num("agents", seeded.agents)
       .str("login", "curl -s -X POST http://127.0.0.1:" + std::to_string(port) +
                         "/api/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"admin@demo.lms\","
                         "\"password\":\"" + password + "\"}'")
@@ -160,7 +164,7 @@ int serve(const ops::ServeConfig& config) {
       .str("version", LMS_VERSION)
       .info();
   ops::flush_logs();
-  if (config.demo) seed_demo(*store, auth, port);
+  if (config.demo) seed_demo(*store, auth, hasher, port);
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
