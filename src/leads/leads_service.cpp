@@ -98,6 +98,8 @@ std::vector<std::string> normalize_tags(const std::vector<std::string>& tags) {
     auto t = trim(raw);
     if (t.empty()) continue;
     if (validate::utf8_length(t) > 50) throw ApiError::validation("tags", "each tag must be at most 50 characters");
+    for (unsigned char c : t)
+      if (c < 0x20 || c == 0x7f) throw ApiError::validation("tags", "tags must not contain control characters");
     if (seen.insert(std::string(t)).second) out.emplace_back(t);
   }
   if (out.size() > 20) throw ApiError::validation("tags", "at most 20 tags");

@@ -14,7 +14,8 @@ void optional_field(json::Writer& w, std::string_view key, const std::optional<s
 
 void append_cell(std::string& out, std::string_view value, bool guard_formula = true) {
   bool formula = guard_formula && !value.empty() &&
-                 (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@');
+                 (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' || value[0] == '\t' ||
+                  value[0] == '\r');
   bool quote = formula;
   for (char c : value)
     if (c == ',' || c == '"' || c == '\r' || c == '\n') {
