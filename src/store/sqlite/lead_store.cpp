@@ -64,6 +64,25 @@ void bind_all(Statement& s, const std::vector<Bind>& binds) {
   }
 }
 
+// Binds the 15 columns of a new lead, in the order of the INSERT statements below.
+Statement& bind_new_lead(Statement& s, std::int64_t org, std::optional<std::int64_t> assignee, const Lead& lead) {
+  return s.bind(1, lead.id)
+      .bind(2, org)
+      .bind(3, lead.name)
+      .bind(4, lead.phone)
+      .bind(5, lead.email)
+      .bind(6, lead.company)
+      .bind(7, lead.source)
+      .bind(8, lead.status)
+      .bind(9, assignee)
+      .bind(10, tags_json(lead.tags))
+      .bind(11, lead.custom_json)
+      .bind(12, lead.version)
+      .bind(13, lead.created_at)
+      .bind(14, lead.updated_at)
+      .bind(15, lead.created_by);
+}
+
 // A phone-like query ("(415) 555", "+44 20") searches the digits of numbers.
 std::optional<std::string> phone_digits(std::string_view q) {
   std::string digits;
@@ -230,25 +249,10 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
     std::optional<std::int64_t> assignee;
     if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
     try {
-      c.prepare(
-           "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, version, "
-           "created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, lead.id)
-          .bind(2, *org)
-          .bind(3, lead.name)
-          .bind(4, lead.phone)
-          .bind(5, lead.email)
-          .bind(6, lead.company)
-          .bind(7, lead.source)
-          .bind(8, lead.status)
-          .bind(9, assignee)
-          .bind(10, tags_json(lead.tags))
-          .bind(11, lead.custom_json)
-          .bind(12, lead.version)
-          .bind(13, lead.created_at)
-          .bind(14, lead.updated_at)
-          .bind(15, lead.created_by)
-          .run();
+      auto insert = c.prepare(
+          "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, version, "
+          "created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      bind_new_lead(insert, *org, assignee, lead).run();
     } catch (const DbError& e) {
       if (!e.is_unique_violation()) throw;
       return WriteResult{WriteOutcome::duplicate, find_duplicate(c, *org, lead), std::nullopt, false};
@@ -582,26 +586,11 @@ Task<std::int64_t> SqliteLeadStore::insert_leads(std::string org_id, std::vector
     for (const auto& lead : leads) {
       std::optional<std::int64_t> assignee;
       if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
-      c.prepare(
-           "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, "
-           "version, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-           "ON CONFLICT DO NOTHING")
-          .bind(1, lead.id)
-          .bind(2, *org)
-          .bind(3, lead.name)
-          .bind(4, lead.phone)
-          .bind(5, lead.email)
-          .bind(6, lead.company)
-          .bind(7, lead.source)
-          .bind(8, lead.status)
-          .bind(9, assignee)
-          .bind(10, tags_json(lead.tags))
-          .bind(11, lead.custom_json)
-          .bind(12, lead.version)
-          .bind(13, lead.created_at)
-          .bind(14, lead.updated_at)
-          .bind(15, lead.created_by)
-          .run();
+      auto insert = c.prepare(
+          "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, "
+          "version, created_at, updated_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT DO NOTHING");
+      bind_new_lead(insert, *org, assignee, lead).run();
       if (c.changes() == 0) continue;
       ++inserted;
       std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
