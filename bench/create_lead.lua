@@ -2,8 +2,10 @@
 local token = os.getenv("TOKEN")
 local counter = 0
 local thread_tag = ""
+-- A tag per thread that differs between runs too, so repeated runs do not collide on emails.
+math.randomseed(os.time())
 setup = function(thread)
-  thread:set("tag", tostring(math.random(1, 1e9)))
+  thread:set("tag", tostring(os.time()) .. "-" .. tostring(math.random(1, 1e9)))
 end
 init = function(args)
   thread_tag = tag or tostring(math.random(1, 1e9))

@@ -16,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -71,10 +70,9 @@ void LmsServer::start(const std::vector<std::string>& extra) {
       line.push_back(c);
       continue;
     }
-    std::smatch m;
-    static const std::regex port_re("\"port\":([0-9]+)");
-    if (line.find("\"listening\"") != std::string::npos && std::regex_search(line, m, port_re))
-      port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    auto at = line.find("\"port\":");
+    if (line.find("\"listening\"") != std::string::npos && at != std::string::npos)
+      port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 7)));
     line.clear();
   }
   if (port_ == 0) {
