@@ -45,7 +45,7 @@ SeedResult seed_organization(store::Store& store, const std::string& org_id, std
   std::uint64_t first = static_cast<std::uint64_t>(block_on(store.leads().count_leads(org_id, {})));
   leads::LeadGenerator generator(org_id, agent_ids, creator, now, leads, first);
   SeedResult result;
-  result.agents = static_cast<int>(agent_ids.size()) - 0;
+  result.agents = static_cast<int>(agent_ids.size());
   // Generation of the next batch overlaps with the write of the current one.
   auto make_batch = [&](std::uint64_t from, std::uint64_t to) {
     std::vector<leads::Lead> out;
