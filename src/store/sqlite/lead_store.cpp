@@ -125,33 +125,32 @@ struct FilterSql {
 }  // namespace
 
 std::optional<std::int64_t> SqliteLeadStore::org_key(Connection& c, const std::string& org_id) {
-  {
-    std::lock_guard lock(keys_mutex_);
-    auto it = org_keys_.find(org_id);
-    if (it != org_keys_.end()) return it->second;
-  }
-  auto s = c.prepare("SELECT rowid FROM organizations WHERE id = ?");
-  s.bind(1, org_id);
-  if (!s.step()) return std::nullopt;
-  std::int64_t key = s.integer(0);
-  std::lock_guard lock(keys_mutex_);
-  org_keys_.emplace(org_id, key);
-  return key;
+  return cached_rowid(c, org_keys_, "SELECT rowid FROM organizations WHERE id = ?", org_id);
 }
 
 std::optional<std::int64_t> SqliteLeadStore::user_key(Connection& c, const std::string& id) {
+  auto key = cached_rowid(c, user_keys_, "SELECT rowid FROM users WHERE id = ?", id);
+  if (key) {
+    std::lock_guard lock(keys_mutex_);
+    user_ids_.emplace(*key, id);
+  }
+  return key;
+}
+
+std::optional<std::int64_t> SqliteLeadStore::cached_rowid(Connection& c,
+                                                          std::unordered_map<std::string, std::int64_t>& cache,
+                                                          const char* sql, const std::string& id) {
   {
     std::lock_guard lock(keys_mutex_);
-    auto it = user_keys_.find(id);
-    if (it != user_keys_.end()) return it->second;
+    auto it = cache.find(id);
+    if (it != cache.end()) return it->second;
   }
-  auto s = c.prepare("SELECT rowid FROM users WHERE id = ?");
+  auto s = c.prepare(sql);
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   std::int64_t key = s.integer(0);
   std::lock_guard lock(keys_mutex_);
-  user_keys_.emplace(id, key);
-  user_ids_.emplace(key, id);
+  cache.emplace(id, key);
   return key;
 }
 

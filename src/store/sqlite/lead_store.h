@@ -37,6 +37,9 @@ class SqliteLeadStore final : public LeadStore {
   std::optional<std::int64_t> org_key(Connection& c, const std::string& org_id);
   std::optional<std::int64_t> user_key(Connection& c, const std::string& user_id);
   std::optional<std::string> user_id(Connection& c, std::optional<std::int64_t> key);
+  // The rowid of `id` through `cache` (an immutable mapping), querying `sql` on a miss.
+  std::optional<std::int64_t> cached_rowid(Connection& c, std::unordered_map<std::string, std::int64_t>& cache,
+                                           const char* sql, const std::string& id);
 
   std::optional<leads::LeadRow> select_lead(Connection& c, std::int64_t org, const std::string& org_id,
                                             const std::string& lead_id);

@@ -199,6 +199,17 @@ bool email_exists(Connection& c, const std::string& email) {
   return s.step();
 }
 
+void insert_refresh_row(Connection& c, const RefreshTokenRow& row) {
+  c.prepare(
+       "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, row.token_hash)
+      .bind(2, row.family_id)
+      .bind(3, row.user_id)
+      .bind(4, row.created_at)
+      .bind(5, row.expires_at)
+      .run();
+}
+
 void insert_user_row(Connection& c, const UserRecord& r) {
   c.prepare(
        "INSERT INTO users (id, organization_id, name, email, password_hash, role, active, created_at, updated_at) "
@@ -323,16 +334,7 @@ Task<std::size_t> SqliteStore::count_users() {
 }
 
 Task<void> SqliteStore::insert_refresh_token(RefreshTokenRow row) {
-  co_await write([&](Connection& c) {
-    c.prepare(
-         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(1, row.token_hash)
-        .bind(2, row.family_id)
-        .bind(3, row.user_id)
-        .bind(4, row.created_at)
-        .bind(5, row.expires_at)
-        .run();
-  });
+  co_await write([&](Connection& c) { insert_refresh_row(c, row); });
 }
 
 Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) {
@@ -368,14 +370,9 @@ Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, Refre
         .bind(1, replacement.created_at)
         .bind(2, old_hash)
         .run();
-    c.prepare(
-         "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(1, replacement.token_hash)
-        .bind(2, result.family_id)
-        .bind(3, result.user_id)
-        .bind(4, replacement.created_at)
-        .bind(5, replacement.expires_at)
-        .run();
+    replacement.family_id = result.family_id;
+    replacement.user_id = result.user_id;
+    insert_refresh_row(c, replacement);
     result.outcome = RotateOutcome::rotated;
     return result;
   });
