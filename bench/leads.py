@@ -77,7 +77,10 @@ def main():
     a.add_argument("--log", required=True)
     a.add_argument("--pid", type=int, required=True)
     a.add_argument("--duration", default="10s")
+    a.add_argument("--only", default="get,pages,search,create,export",
+                   help="comma-separated sections to run: get, pages, search, create, export")
     args = a.parse_args()
+    only = set(args.only.split(","))
     conn = http.client.HTTPConnection("127.0.0.1", args.port)
     status, data = req(conn, "POST", "/api/auth/login", body={"email": args.email, "password": args.password})
     token = json.loads(data)["accessToken"]
@@ -87,6 +90,23 @@ def main():
     agents = [u["id"] for u in json.loads(data)["items"] if u["role"] == "agent"]
     print(f"organization: {total} leads, {len(agents)} agents; server anonymous RSS {rss_mb(args.pid):.0f} MiB\n")
 
+    if "get" in only:
+        bench_get(args, conn, token)
+    if "pages" in only or "search" in only:
+        print("| query | requests | server p50 | server p95 | client p95 |")
+        print("|---|---|---|---|---|")
+    if "pages" in only:
+        bench_pages(args, conn, token, agents, total)
+    if "search" in only:
+        bench_search(args, token, agents)
+    print()
+    if "create" in only:
+        bench_create(args, token)
+    if "export" in only:
+        bench_export(args, token)
+
+
+def bench_get(args, conn, token):
     # ids for GET /api/leads/:id: a sample across the whole organization
     ids = []
     cursor = None
@@ -109,8 +129,8 @@ def main():
     print(f"GET /api/leads/:id (wrk -t2 -c64 -d{args.duration}, 2000 random ids): {rps} req/s, p99 {p99}, "
           f"{non2xx[0].strip() if non2xx else 'all 2xx'}\n")
 
-    print("| query | requests | server p50 | server p95 | client p95 |")
-    print("|---|---|---|---|---|")
+
+def bench_pages(args, conn, token, agents, total):
     # filtered by assignee + status: first page, and the last page of that filter
     agent = agents[len(agents) // 2]
     base = f"/api/leads?assignedTo={agent}&status=new&limit=50"
@@ -140,6 +160,9 @@ def main():
     summarize(f"page after {seen} rows, no filter", args.log, "deepu",
               timed_requests(args.port, token, [f"/api/leads?limit=50&cursor={cursor}"] * 200, "deepu"))
 
+
+def bench_search(args, token, agents):
+    agent = agents[len(agents) // 2]
     # q search: 4-character substrings of names, emails and companies
     words = ["smit", "ohns", "garc", "acme", "labs", "mart", "tana", "chen", "exam", "corp", "oles", "jame",
              "rive", "inbo", "ngup", "sofi", "patr", "wils", "kim.", "lind"]
@@ -147,8 +170,10 @@ def main():
     summarize("q = 4-character substring (20 different)", args.log, "q4", timed_requests(args.port, token, paths, "q4"))
     paths = [f"/api/leads?q={urllib.parse.quote(w)}&assignedTo={agent}&limit=50" for w in words] * 10
     summarize("q + assignedTo", args.log, "q4a", timed_requests(args.port, token, paths, "q4a"))
-    print()
 
+
+def bench_create(args, token):
+    here = os.path.dirname(os.path.abspath(__file__))
     # creates from 64 concurrent clients
     env = dict(os.environ, TOKEN=token)
     out = subprocess.run(["wrk", "-t2", "-c64", "-d" + args.duration, "--latency", "-s", f"{here}/create_lead.lua",
@@ -159,6 +184,8 @@ def main():
     print(f"POST /api/leads (wrk -t2 -c64 -d{args.duration}, unique emails, synchronous=FULL group commit): "
           f"{rps} creates/s, p99 {p99}, {non2xx[0].strip() if non2xx else 'all 2xx'}\n")
 
+
+def bench_export(args, token):
     # export
     peak = [rss_mb(args.pid)]
     stop = threading.Event()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Lead figures: seeds (once, cached in $DIR) an organization with $LEADS leads over 50 agents,
-# starts lms on it and runs bench/leads.py. Example: LEADS=1000000 bash bench/leads.sh
+# Lead figures: seeds (once, cached in $DIR/pristine.db) an organization with $LEADS leads over
+# 50 agents, starts lms on a fresh copy of it (so leads created by an earlier run do not skew
+# this one) and runs bench/leads.py. Example: LEADS=1000000 bash bench/leads.sh
+# ONLY=search,export runs some sections only (get, pages, search, create, export).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LMS=${LMS:-build/lms}
@@ -10,13 +12,15 @@ PORT=${PORT:-18800}
 ORG=01a00000-0000-7000-8000-000000000001
 if [ ! -f "$DIR/seeded" ]; then
   rm -rf "$DIR" && mkdir -p "$DIR"
-  "$LMS" migrate --db "$DIR/lms.db" >/dev/null
-  sqlite3 "$DIR/lms.db" "INSERT INTO organizations (id, name, default_country, created_at) VALUES ('$ORG', 'Bench', 'US', 0)"
-  "$LMS" user create --db "$DIR/lms.db" --org "$ORG" --email admin@bench.lms --role admin --password bench-password
-  /usr/bin/time -v "$LMS" seed --db "$DIR/lms.db" --org "$ORG" --leads "$LEADS" --agents 50 2>"$DIR/seed.time" | tee "$DIR/seed.log"
+  "$LMS" migrate --db "$DIR/pristine.db" >/dev/null
+  sqlite3 "$DIR/pristine.db" "INSERT INTO organizations (id, name, default_country, created_at) VALUES ('$ORG', 'Bench', 'US', 0)"
+  "$LMS" user create --db "$DIR/pristine.db" --org "$ORG" --email admin@bench.lms --role admin --password bench-password
+  /usr/bin/time -v "$LMS" seed --db "$DIR/pristine.db" --org "$ORG" --leads "$LEADS" --agents 50 2>"$DIR/seed.time" | tee "$DIR/seed.log"
   grep -E "Maximum resident" "$DIR/seed.time" || true
   touch "$DIR/seeded"
 fi
+rm -f "$DIR/lms.db" "$DIR/lms.db-wal" "$DIR/lms.db-shm"
+cp "$DIR/pristine.db" "$DIR/lms.db"
 du -sh "$DIR/lms.db"
 "$LMS" serve --port "$PORT" --bind 127.0.0.1 --db "$DIR/lms.db" --token-secret bench-secret-bench-secret-bench-secret \
   >"$DIR/server.log" 2>&1 &
@@ -24,4 +28,4 @@ server=$!
 trap 'kill $server 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 python3 bench/leads.py --port "$PORT" --email admin@bench.lms --password bench-password --log "$DIR/server.log" \
-  --pid "$server" --duration "${DURATION:-10s}"
+  --pid "$server" --duration "${DURATION:-10s}" --only "${ONLY:-get,pages,search,create,export}"

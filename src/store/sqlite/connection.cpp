@@ -65,6 +65,13 @@ Connection::Connection(const std::string& path, bool read_only) {
   // keeps a larger private cache because index inserts land at random pages.
   exec("PRAGMA mmap_size = 17179869184");
   exec(read_only ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -524288");
+  sqlite3_create_function_v2(
+      db_, "lms_in_row_set", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &row_set_,
+      [](sqlite3_context* ctx, int, sqlite3_value** args) {
+        const auto* set = static_cast<const RowSet*>(sqlite3_user_data(ctx));
+        sqlite3_result_int(ctx, set->contains(sqlite3_value_int64(args[0])) ? 1 : 0);
+      },
+      nullptr, nullptr, nullptr);
 }
 
 Connection::~Connection() {

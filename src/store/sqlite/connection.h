@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace lms::store::sqlite {
 
@@ -68,6 +69,28 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// A set of row keys (rowids) that a query tests with the SQL function lms_in_row_set(key):
+// a bitmap, so testing is a few instructions and SQLite can evaluate it on index entries
+// before it fetches a row. Filled by the caller before a query and cleared after it.
+class RowSet {
+ public:
+  void add(std::int64_t key) {
+    if (key < 0) return;
+    auto word = static_cast<std::size_t>(key) / 64;
+    if (word >= bits_.size()) bits_.resize(word + 1 + word / 4, 0);
+    bits_[word] |= std::uint64_t{1} << (static_cast<std::size_t>(key) % 64);
+  }
+  bool contains(std::int64_t key) const {
+    if (key < 0) return false;
+    auto word = static_cast<std::size_t>(key) / 64;
+    return word < bits_.size() && (bits_[word] >> (static_cast<std::size_t>(key) % 64) & 1) != 0;
+  }
+  void clear() { bits_.clear(); }
+
+ private:
+  std::vector<std::uint64_t> bits_;
+};
+
 class Connection {
  public:
   // Opens (creating if needed) the database at `path` with lms's pragmas applied.
@@ -84,9 +107,12 @@ class Connection {
   Statement prepare_text(const std::string& sql);
   int changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
+  // The set lms_in_row_set() tests on this connection.
+  RowSet& row_set() { return row_set_; }
 
  private:
   sqlite3* db_ = nullptr;
+  RowSet row_set_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by the literal's address
   std::unordered_map<std::string, sqlite3_stmt*> text_cache_;
 };
