@@ -36,6 +36,13 @@ Millis now_ms() {
 }
 
 std::string format_rfc3339(Millis ms) {
+  std::string out;
+  out.reserve(24);
+  append_rfc3339(out, ms);
+  return out;
+}
+
+void append_rfc3339(std::string& text, Millis ms) {
   // Hand-rolled (civil-from-days) rather than gmtime_r + snprintf: it runs on every
   // rendered timestamp, and is several times faster.
   std::int64_t days = ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000;
@@ -49,7 +56,9 @@ std::string format_rfc3339(Millis ms) {
   const unsigned day = doy - (153 * mp + 2) / 5 + 1;
   const unsigned month = mp < 10 ? mp + 3 : mp - 9;
   const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2);
-  std::string out = "0000-00-00T00:00:00.000Z";
+  const std::size_t start = text.size();
+  text += "0000-00-00T00:00:00.000Z";
+  char* out = text.data() + start;
   auto put = [&](std::size_t pos, std::int64_t value, int width) {
     for (int i = width - 1; i >= 0; --i) {
       out[pos + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
@@ -63,7 +72,6 @@ std::string format_rfc3339(Millis ms) {
   put(14, in_day / 60'000 % 60, 2);
   put(17, in_day / 1000 % 60, 2);
   put(20, in_day % 1000, 3);
-  return out;
 }
 
 std::optional<Millis> parse_rfc3339(std::string_view s) {

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "ops/log.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -199,9 +201,10 @@ asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, c
   SocketChunkWriter writer(conn.stream, limits_.body_timeout);
   try {
     co_await body(writer);
-  } catch (const std::exception&) {
+  } catch (const std::exception& error) {
     // The head is out: the only honest signal left is to end the connection without the
     // final chunk, so the client sees a truncated body rather than a complete one.
+    ops::LogLine("streamed response failed").str("error", error.what()).error();
     co_return false;
   }
   if (writer.failed()) co_return false;

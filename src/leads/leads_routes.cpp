@@ -137,15 +137,13 @@ void add_lead_routes(http::Router& router, LeadsService& leads) {
   });
 
   router.add(verb::get, "/api/leads/export", [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
-    std::shared_ptr<store::LeadCursor> cursor = leads.export_leads(ctx.caller(), list_request(ctx));
+    std::shared_ptr<store::LeadCursor> cursor = leads.export_leads(
+        ctx.caller(), list_request(ctx), [](std::string& out, const LeadView& lead) { append_csv_row(out, lead); });
     ctx.stream = [cursor](http::ChunkWriter& out) -> asio::awaitable<void> {
       if (!co_await out.write(std::string(kCsvHeader))) co_return;
       for (;;) {
-        auto batch = co_await cursor->next();
-        if (batch.empty()) co_return;
-        std::string chunk;
-        chunk.reserve(batch.size() * 160);
-        for (const auto& lead : batch) append_csv_row(chunk, lead);
+        auto chunk = co_await cursor->next();
+        if (chunk.empty()) co_return;
         if (!co_await out.write(std::move(chunk))) co_return;
       }
     };

@@ -372,10 +372,11 @@ store::Task<std::int64_t> LeadsService::count(Principal caller, ListRequest requ
   co_return n;
 }
 
-std::unique_ptr<store::LeadCursor> LeadsService::export_leads(const Principal& caller, const ListRequest& request) {
+std::unique_ptr<store::LeadCursor> LeadsService::export_leads(const Principal& caller, const ListRequest& request,
+                                                              store::LeadRenderer render) {
   if (!is_manager(caller)) throw ApiError::forbidden("only admins and managers may export");
   LeadQuery query = parse_query(caller, request, false);
-  return store_.export_leads(caller.organization_id, std::move(query.filter), query.sort);
+  return store_.export_leads(caller.organization_id, std::move(query.filter), query.sort, std::move(render));
 }
 
 }  // namespace lms::leads

@@ -69,8 +69,9 @@ class LeadsService {
   store::Task<Activity> add_note(accounts::Principal caller, std::string id, std::string body);
   store::Task<ListResult> list(accounts::Principal caller, ListRequest request);
   store::Task<std::int64_t> count(accounts::Principal caller, ListRequest request);
-  // For admins and managers: a cursor over every matching lead, for CSV export.
-  std::unique_ptr<store::LeadCursor> export_leads(const accounts::Principal& caller, const ListRequest& request);
+  // For admins and managers: a cursor over every matching lead, rendered by `render`.
+  std::unique_ptr<store::LeadCursor> export_leads(const accounts::Principal& caller, const ListRequest& request,
+                                                  store::LeadRenderer render);
 
  private:
   LeadQuery parse_query(const accounts::Principal& caller, const ListRequest& request, bool paged) const;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,16 @@ struct Lead {
   Millis created_at = 0;
   Millis updated_at = 0;
   std::optional<std::string> created_by;
+};
+
+// A lead as a store reads it, borrowed for the duration of one call: exports render rows
+// straight from the database's buffers instead of building a Lead per row. Absent optional
+// fields are empty.
+struct LeadView {
+  std::string_view id, name, phone, email, company, source, status, assigned_to;
+  std::span<const std::string_view> tags;
+  Millis created_at = 0;
+  Millis updated_at = 0;
 };
 
 struct Activity {

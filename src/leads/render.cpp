@@ -82,34 +82,46 @@ std::string activity_json(const Activity& activity) {
   return json::build([&](json::Writer& w) { write_activity(w, activity); });
 }
 
-void append_csv_row(std::string& out, const Lead& l) {
+void append_csv_row(std::string& out, const LeadView& l) {
   append_cell(out, l.id);
   out.push_back(',');
   append_cell(out, l.name);
   out.push_back(',');
-  append_cell(out, l.phone.value_or(""), false);  // E.164 starts with '+' by definition
+  append_cell(out, l.phone, false);  // E.164 starts with '+' by definition
   out.push_back(',');
-  append_cell(out, l.email.value_or(""));
+  append_cell(out, l.email);
   out.push_back(',');
-  append_cell(out, l.company.value_or(""));
+  append_cell(out, l.company);
   out.push_back(',');
-  append_cell(out, l.source.value_or(""));
+  append_cell(out, l.source);
   out.push_back(',');
   append_cell(out, l.status);
   out.push_back(',');
-  append_cell(out, l.assigned_to.value_or(""));
+  append_cell(out, l.assigned_to);
   out.push_back(',');
-  std::string tags;
-  for (const auto& t : l.tags) {
-    if (!tags.empty()) tags.push_back(';');
-    tags += t;
+  // Tags joined with ';' form one cell; it is quoted (and formula-guarded) as a whole.
+  if (l.tags.size() == 1) {
+    append_cell(out, l.tags[0]);
+  } else if (!l.tags.empty()) {
+    std::string joined;
+    for (auto t : l.tags) {
+      if (!joined.empty()) joined.push_back(';');
+      joined += t;
+    }
+    append_cell(out, joined);
   }
-  append_cell(out, tags);
   out.push_back(',');
-  out += format_rfc3339(l.created_at);
+  append_rfc3339(out, l.created_at);
   out.push_back(',');
-  out += format_rfc3339(l.updated_at);
+  append_rfc3339(out, l.updated_at);
   out += "\r\n";
+}
+
+void append_csv_row(std::string& out, const Lead& l) {
+  std::vector<std::string_view> tags(l.tags.begin(), l.tags.end());
+  auto text = [](const std::optional<std::string>& v) { return v ? std::string_view(*v) : std::string_view(); };
+  append_csv_row(out, LeadView{l.id, l.name, text(l.phone), text(l.email), text(l.company), text(l.source), l.status,
+                               text(l.assigned_to), tags, l.created_at, l.updated_at});
 }
 
 }  // namespace lms::leads

@@ -17,6 +17,7 @@ inline constexpr std::string_view kCsvHeader =
     "id,name,phone,email,company,source,status,assignedTo,tags,createdAt,updatedAt\r\n";
 // Appends one RFC 4180 row (CRLF-terminated). Cells that a spreadsheet would run as a
 // formula (leading =, +, -, @, tab or CR) are prefixed with an apostrophe.
+void append_csv_row(std::string& out, const LeadView& lead);
 void append_csv_row(std::string& out, const Lead& lead);
 
 }  // namespace lms::leads

@@ -86,11 +86,18 @@ struct LeadChange {
 // thread: it must be pure computation.
 using LeadMutation = std::function<std::optional<LeadChange>(const leads::Lead& current)>;
 
-// A stream of leads for exports: call next() until it returns an empty batch.
+// How an export renders one lead: appends it to `out`. Called on a store thread with a view
+// that is valid for that call only, so rows go from the database's buffers to the output
+// without a Lead (and its allocations) per row.
+using LeadRenderer = std::function<void(std::string& out, const leads::LeadView& lead)>;
+
+// A stream of rendered leads for exports: each next() returns the following batch of rows as
+// one chunk of text; an empty chunk means every row was read. An implementation may read
+// the next batch ahead while the caller writes the current one.
 class LeadCursor {
  public:
   virtual ~LeadCursor() = default;
-  virtual Task<std::vector<leads::Lead>> next() = 0;
+  virtual Task<std::string> next() = 0;
 };
 
 class LeadStore {
@@ -112,7 +119,7 @@ class LeadStore {
   virtual Task<leads::LeadPage> list_leads(std::string org_id, leads::LeadQuery query) = 0;
   virtual Task<std::int64_t> count_leads(std::string org_id, leads::LeadFilter filter) = 0;
   virtual std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
-                                                   leads::SortKey sort) = 0;
+                                                   leads::SortKey sort, LeadRenderer render) = 0;
   virtual Task<void> insert_activity(std::string org_id, leads::Activity activity) = 0;
   // Inserts many leads of one organization in one transaction (seeding, imports); a lead
   // whose phone or email is taken is skipped. Each inserted lead gets a `created`

@@ -58,6 +58,12 @@ class Statement {
   }
 
   std::string text(int column) const;
+  // The column's text without a copy; valid until the next step or reset. Empty for NULL.
+  std::string_view view(int column) const {
+    auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return data ? std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+                : std::string_view();
+  }
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::optional<std::string> optional_text(int column) const {
     if (is_null(column)) return std::nullopt;

@@ -1,5 +1,8 @@
 #include "store/sqlite/lead_store.h"
 
+#include <algorithm>
+#include <deque>
+#include <limits>
 #include <stdexcept>
 #include <variant>
 
@@ -28,28 +31,39 @@ std::string tags_json(const std::vector<std::string>& tags) {
   });
 }
 
-std::vector<std::string> parse_tags(const std::string& text) {
-  std::vector<std::string> tags;
-  if (text.size() <= 2) return tags;  // "[]"
-  if (text.find('\\') == std::string::npos) {
+// Tags as the column stores them (a JSON array of strings) into views of `text`, without
+// allocating in the usual case of tags without escapes; escaped ones are decoded into
+// `decoded`, which the views then point into.
+void tag_views(std::string_view text, std::vector<std::string_view>& views, std::vector<std::string>& decoded) {
+  views.clear();
+  if (text.size() <= 2) return;  // "[]"
+  if (text.find('\\') == std::string_view::npos) {
     // The common case, written by tags_json without escapes: ["a","b"].
     std::size_t pos = 1;
     while (pos < text.size()) {
       auto open = text.find('"', pos);
-      if (open == std::string::npos) break;
+      if (open == std::string_view::npos) break;
       auto close = text.find('"', open + 1);
-      if (close == std::string::npos) break;
-      tags.emplace_back(text, open + 1, close - open - 1);
+      if (close == std::string_view::npos) break;
+      views.push_back(text.substr(open + 1, close - open - 1));
       pos = close + 1;
     }
-    return tags;
+    return;
   }
+  decoded.clear();
   rapidjson::Document doc;
   doc.Parse(text.data(), text.size());
-  if (!doc.IsArray()) return tags;
+  if (!doc.IsArray()) return;
   for (auto& v : doc.GetArray())
-    if (v.IsString()) tags.emplace_back(v.GetString(), v.GetStringLength());
-  return tags;
+    if (v.IsString()) decoded.emplace_back(v.GetString(), v.GetStringLength());
+  views.assign(decoded.begin(), decoded.end());
+}
+
+std::vector<std::string> parse_tags(std::string_view text) {
+  std::vector<std::string_view> views;
+  std::vector<std::string> decoded;
+  tag_views(text, views, decoded);
+  return std::vector<std::string>(views.begin(), views.end());
 }
 
 using Bind = std::variant<std::int64_t, std::string>;
@@ -369,7 +383,7 @@ Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string l
 namespace {
 
 // How a search phrase drives a page query, by its number of FTS hits:
-//  - up to SearchTuning::rowid_band (2,000): the hits are looked up by rowid and sorted;
+//  - up to ReadTuning::rowid_band (2,000): the hits are looked up by rowid and sorted;
 //  - up to row_set_band (50,000): the hits are collected into the connection's RowSet (~0.2 us each), then
 //    SQLite walks the sort index and tests each entry against it (index entries only,
 //    ~0.1 us each) until the page is full;
@@ -379,7 +393,7 @@ namespace {
 //  Collecting costs as much as the hits it collects, so a phrase's frequency is first
 //  estimated from the newest sample_rows (5,000) rows (a rowid range FTS5 seeks to directly).
 struct SearchPlanner {
-  SearchTuning bands;
+  ReadTuning bands;
   // Estimated number of rows matching the phrase in the whole table.
   std::function<std::int64_t(const std::string& fts_phrase)> estimate;
   // Puts the rows matching the phrase into the connection's RowSet, up to `limit` + 1, and
@@ -474,14 +488,28 @@ const char* order_by(SortKey sort) {
   return "";
 }
 
-void append_keyset(FilterSql& sql, const leads::Position& after) {
-  switch (after.sort) {
-    case SortKey::created_desc: sql.where += " AND (l.created_at, l.seq) < (?, ?)"; break;
-    case SortKey::created_asc: sql.where += " AND (l.created_at, l.seq) > (?, ?)"; break;
-    case SortKey::updated_desc: sql.where += " AND (l.updated_at, l.seq) < (?, ?)"; break;
-    case SortKey::updated_asc: sql.where += " AND (l.updated_at, l.seq) > (?, ?)"; break;
-    case SortKey::name_asc: sql.where += " AND (l.name, l.seq) > (?, ?)"; break;
+// The sort key of `sort` with the row key, as an SQL row value.
+const char* sort_key(SortKey sort) {
+  switch (sort) {
+    case SortKey::created_desc:
+    case SortKey::created_asc: return "(l.created_at, l.seq)";
+    case SortKey::updated_desc:
+    case SortKey::updated_asc: return "(l.updated_at, l.seq)";
+    case SortKey::name_asc: return "(l.name, l.seq)";
   }
+  return "";
+}
+
+bool descending(SortKey sort) { return sort == SortKey::created_desc || sort == SortKey::updated_desc; }
+
+// Rows strictly after `after` in its sort order; with `through`, rows up to and including it.
+void append_keyset(FilterSql& sql, const leads::Position& after, bool through = false) {
+  sql.where += " AND ";
+  sql.where += sort_key(after.sort);
+  if (through)
+    sql.where += descending(after.sort) ? " >= (?, ?)" : " <= (?, ?)";
+  else
+    sql.where += descending(after.sort) ? " < (?, ?)" : " > (?, ?)";
   if (after.sort == SortKey::name_asc)
     sql.binds.emplace_back(after.text);
   else
@@ -491,62 +519,116 @@ void append_keyset(FilterSql& sql, const leads::Position& after) {
 
 }  // namespace
 
-leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query) {
-  leads::LeadPage page;
-  auto org = org_key(c, org_id);
-  if (!org) return page;
-  struct ClearRowSet {
-    RowSet& set;
-    ~ClearRowSet() { set.clear(); }
-  } clear_after{c.row_set()};
-  const SearchTuning bands = engine_.search_tuning_;
-  SearchPlanner planner{bands, [&](const std::string& phrase) -> std::int64_t {
-    std::int64_t rows = 0;
-    {
-      auto last = c.prepare("SELECT max(seq) FROM leads");
-      if (last.step()) rows = last.integer(0);
-    }
-    if (rows <= bands.sample_rows) return 0;  // small enough to collect outright
-    auto sample = c.prepare("SELECT count(*) FROM leads_search WHERE leads_search MATCH ? AND rowid > ?");
-    sample.bind(1, phrase).bind(2, rows - bands.sample_rows);
-    std::int64_t in_sample = sample.step() ? sample.integer(0) : 0;
-    return in_sample * rows / bands.sample_rows;
-  },
-  [&](const std::string& phrase, std::int64_t limit) -> std::int64_t {
-    auto hits = c.prepare("SELECT rowid FROM leads_search WHERE leads_search MATCH ? LIMIT ?");
-    hits.bind(1, phrase).bind(2, limit + 1);
-    std::int64_t n = 0;
-    for (; hits.step(); ++n) c.row_set().add(hits.integer(0));
-    return n;
-  }};
-  auto sql = filter_sql(*org, query.filter, [&](const std::string& id) { return user_key(c, id); }, &planner);
-  if (!sql) return page;
+namespace {
+
+// Empties the connection's RowSet when a query that may have filled it ends.
+struct ClearRowSet {
+  RowSet& set;
+  ~ClearRowSet() { set.clear(); }
+};
+
+SearchPlanner make_search_planner(Connection& c, const ReadTuning bands) {
+  return SearchPlanner{bands,
+                       [&c, bands](const std::string& phrase) -> std::int64_t {
+                         std::int64_t rows = 0;
+                         {
+                           auto last = c.prepare("SELECT max(seq) FROM leads");
+                           if (last.step()) rows = last.integer(0);
+                         }
+                         if (rows <= bands.sample_rows) return 0;  // small enough to collect outright
+                         auto sample =
+                             c.prepare("SELECT count(*) FROM leads_search WHERE leads_search MATCH ? AND rowid > ?");
+                         sample.bind(1, phrase).bind(2, rows - bands.sample_rows);
+                         std::int64_t in_sample = sample.step() ? sample.integer(0) : 0;
+                         return in_sample * rows / bands.sample_rows;
+                       },
+                       [&c](const std::string& phrase, std::int64_t limit) -> std::int64_t {
+                         auto hits = c.prepare("SELECT rowid FROM leads_search WHERE leads_search MATCH ? LIMIT ?");
+                         hits.bind(1, phrase).bind(2, limit + 1);
+                         std::int64_t n = 0;
+                         for (; hits.step(); ++n) c.row_set().add(hits.integer(0));
+                         return n;
+                       }};
+}
+
+// The WHERE clause of the rows of `query` after query.after and, with `through`, up to it.
+template <class UserKey>
+std::optional<FilterSql> range_sql(Connection& c, std::int64_t org, const leads::LeadQuery& query,
+                                   const std::optional<leads::Position>& through, const ReadTuning& tuning,
+                                   UserKey&& user_key) {
+  auto planner = make_search_planner(c, tuning);
+  auto sql = filter_sql(org, query.filter, user_key, &planner);
+  if (!sql) return sql;
   if (query.after) append_keyset(*sql, *query.after);
+  if (through) append_keyset(*sql, *through, true);
+  return sql;
+}
+
+// SELECT `columns` of the rows of `sql` in `sort` order (LIMIT left to the caller).
+std::string select_sorted(const char* columns, const FilterSql& sql, SortKey sort) {
   // NOT INDEXED keeps rowid lookups but stops the planner from walking a whole index in
   // sort order to find a handful of search hits.
-  std::string text = std::string("SELECT ") + kLeadColumns + " FROM leads l" +
-                     (sql->drive_by_rowid ? " NOT INDEXED" : "") + " WHERE " + sql->where + order_by(query.sort) +
-                     " LIMIT ?";
-  sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
-  auto s = c.prepare_text(text);
+  return std::string("SELECT ") + columns + " FROM leads l" + (sql.drive_by_rowid ? " NOT INDEXED" : "") +
+         " WHERE " + sql.where + order_by(sort);
+}
+
+}  // namespace
+
+std::optional<leads::Position> SqliteLeadStore::scout(Connection& c, const std::string& org_id,
+                                                     const leads::LeadQuery& query, int rows) {
+  auto org = org_key(c, org_id);
+  if (!org) return std::nullopt;
+  ClearRowSet clear_after{c.row_set()};
+  auto sql = range_sql(c, *org, query, std::nullopt, engine_.read_tuning_,
+                       [&](const std::string& id) { return user_key(c, id); });
+  if (!sql) return std::nullopt;
+  std::string key = sort_key(query.sort);  // "(a, b)": a row value, not a result list
+  auto s = c.prepare_text(select_sorted(key.substr(1, key.size() - 2).c_str(), *sql, query.sort) +
+                          " LIMIT 1 OFFSET ?");
+  sql->binds.emplace_back(static_cast<std::int64_t>(rows - 1));
   bind_all(s, sql->binds);
-  std::int64_t last_seq = 0;
-  while (s.step()) {
-    if (static_cast<int>(page.items.size()) == query.limit) {
-      const Lead& last = page.items.back();
-      leads::Position next{query.sort, 0, {}, last_seq};
-      if (query.sort == SortKey::name_asc)
-        next.text = last.name;
-      else
-        next.number = (query.sort == SortKey::updated_desc || query.sort == SortKey::updated_asc) ? last.updated_at
-                                                                                                   : last.created_at;
-      page.next = std::move(next);
-      break;
+  if (!s.step()) return std::nullopt;
+  leads::Position at{query.sort, 0, {}, s.integer(1)};
+  if (query.sort == SortKey::name_asc)
+    at.text = s.text(0);
+  else
+    at.number = s.integer(0);
+  return at;
+}
+
+std::optional<leads::Position> SqliteLeadStore::walk_page(Connection& c, const std::string& org_id,
+                                                         const leads::LeadQuery& query,
+                                                         const std::function<void(const Statement&)>& on_row,
+                                                         const std::optional<leads::Position>& through) {
+  auto org = org_key(c, org_id);
+  if (!org) return std::nullopt;
+  ClearRowSet clear_after{c.row_set()};
+  auto sql = range_sql(c, *org, query, through, engine_.read_tuning_,
+                       [&](const std::string& id) { return user_key(c, id); });
+  if (!sql) return std::nullopt;
+  sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
+  auto s = c.prepare_text(select_sorted(kLeadColumns, *sql, query.sort) + " LIMIT ?");
+  bind_all(s, sql->binds);
+  leads::Position last{query.sort, 0, {}, 0};
+  for (int rows = 0; s.step(); ++rows) {
+    if (rows == query.limit) return last;  // a further row exists: the next page starts after `last`
+    on_row(s);
+    last.seq = s.integer(0);
+    switch (query.sort) {
+      case SortKey::name_asc: last.text.assign(s.view(2)); break;
+      case SortKey::updated_desc:
+      case SortKey::updated_asc: last.number = s.integer(13); break;
+      case SortKey::created_desc:
+      case SortKey::created_asc: last.number = s.integer(12); break;
     }
-    auto row = read_row(c, s, org_id);
-    last_seq = row.seq;
-    page.items.push_back(std::move(row.lead));
   }
+  return std::nullopt;
+}
+
+leads::LeadPage SqliteLeadStore::read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query) {
+  leads::LeadPage page;
+  page.next = walk_page(c, org_id, query,
+                        [&](const Statement& s) { page.items.push_back(std::move(read_row(c, s, org_id).lead)); });
   return page;
 }
 
@@ -569,34 +651,134 @@ Task<std::int64_t> SqliteLeadStore::count_leads(std::string org_id, leads::LeadF
 
 namespace {
 
+// Exports in pages of ReadTuning::export_page_rows, several read at once on the reader threads: a cheap scout
+// walks the sort index to the end key of each page, so page N+1 can be read while page N is
+// still being read, rendered or written. Pages are key ranges (after one key, up to and
+// including the next), so a row inserted or deleted meanwhile shifts no page boundary: every
+// lead that exists throughout the export appears exactly once, as with keyset pagination.
+// At most kWindow pages are in memory, whatever the number of rows.
 class SqliteExportCursor final : public LeadCursor {
  public:
-  SqliteExportCursor(SqliteLeadStore& store, std::string org_id, leads::LeadQuery query)
-      : store_(store), org_id_(std::move(org_id)), query_(std::move(query)) {}
+  static constexpr std::size_t kWindow = 3;
 
-  Task<std::vector<Lead>> next() override {
-    if (done_) co_return std::vector<Lead>{};
-    auto page = co_await store_.list_leads(org_id_, query_);
-    if (page.next)
-      query_.after = std::move(page.next);
-    else
-      done_ = true;
-    co_return std::move(page.items);
+  SqliteExportCursor(SqliteLeadStore& store, std::string org_id, leads::LeadQuery query, LeadRenderer render,
+                     int page_rows)
+      : store_(store),
+        org_id_(std::move(org_id)),
+        query_(std::move(query)),
+        render_(std::move(render)),
+        page_rows_(std::max(1, page_rows)) {}
+
+  Task<std::string> next() override {
+    for (;;) {
+      while (!scouted_all_ && reading_.size() < kWindow) {
+        auto end = co_await store_.scout_page_end(org_id_, query_, page_rows_);
+        reading_.push_back(store_.start_raw_page(org_id_, query_, end));
+        if (end)
+          query_.after = std::move(end);
+        else
+          scouted_all_ = true;
+      }
+      if (reading_.empty()) co_return std::string{};
+      auto pending = std::move(reading_.front());
+      reading_.pop_front();
+      auto page = std::make_shared<SqliteLeadStore::RawPage>(co_await pending->get());
+      if (page->rows.empty()) continue;  // its rows were deleted since it was scouted
+      co_return co_await store_.render_raw_page(std::move(page), render_);
+    }
   }
 
  private:
   SqliteLeadStore& store_;
   std::string org_id_;
-  leads::LeadQuery query_;
-  bool done_ = false;
+  leads::LeadQuery query_;  // `after` is the end of the last page started
+  LeadRenderer render_;
+  int page_rows_;
+  std::deque<std::shared_ptr<Pending<SqliteLeadStore::RawPage>>> reading_;
+  bool scouted_all_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<LeadCursor> SqliteLeadStore::export_leads(std::string org_id, leads::LeadFilter filter,
-                                                          SortKey sort) {
-  leads::LeadQuery query{std::move(filter), sort, 5000, std::nullopt};
-  return std::make_unique<SqliteExportCursor>(*this, std::move(org_id), std::move(query));
+SqliteLeadStore::RawPage SqliteLeadStore::read_raw_page(Connection& c, const std::string& org_id,
+                                                        const leads::LeadQuery& query,
+                                                        const std::optional<leads::Position>& through) {
+  RawPage page;
+  auto range = query;
+  range.limit = std::numeric_limits<int>::max() - 1;  // a page ends at its scouted key, not at a count
+  const auto expected_rows = static_cast<std::size_t>(engine_.read_tuning_.export_page_rows);
+  page.arena.reserve(expected_rows * 128);
+  page.rows.reserve(expected_rows);
+  std::unordered_map<std::int64_t, std::string> assignees;  // a handful of agents per page
+  page.next = walk_page(c, org_id, range, [&](const Statement& s) {
+    RawPage::Row row{};
+    auto put = [&](RawPage::Field field, std::string_view text) {
+      row.offset[field] = static_cast<std::uint32_t>(page.arena.size());
+      row.size[field] = static_cast<std::uint32_t>(text.size());
+      page.arena += text;
+    };
+    put(RawPage::id, s.view(1));
+    put(RawPage::name, s.view(2));
+    put(RawPage::phone, s.view(3));
+    put(RawPage::email, s.view(4));
+    put(RawPage::company, s.view(5));
+    put(RawPage::source, s.view(6));
+    put(RawPage::status, s.view(7));
+    std::string_view assignee;
+    if (!s.is_null(8)) {
+      auto key = s.integer(8);
+      auto it = assignees.find(key);
+      if (it == assignees.end()) it = assignees.emplace(key, user_id(c, key).value_or("")).first;
+      assignee = it->second;
+    }
+    put(RawPage::assigned_to, assignee);
+    put(RawPage::tags, s.view(9));
+    row.created_at = s.integer(12);
+    row.updated_at = s.integer(13);
+    page.rows.push_back(row);
+  }, through);
+  return page;
+}
+
+std::shared_ptr<Pending<SqliteLeadStore::RawPage>> SqliteLeadStore::start_raw_page(
+    std::string org_id, leads::LeadQuery query, std::optional<leads::Position> through) {
+  return Pending<RawPage>::start(engine_.readers_.get_executor(), [this, org_id = std::move(org_id),
+                                                                    query = std::move(query),
+                                                                    through = std::move(through)]() {
+    auto lease = engine_.borrow_reader();
+    return read_raw_page(*lease.conn, org_id, query, through);
+  });
+}
+
+Task<std::optional<leads::Position>> SqliteLeadStore::scout_page_end(std::string org_id, leads::LeadQuery query,
+                                                                    int rows) {
+  co_return co_await engine_.read([&](Connection& c) { return scout(c, org_id, query, rows); });
+}
+
+Task<std::string> SqliteLeadStore::render_raw_page(std::shared_ptr<RawPage> page, LeadRenderer render) {
+  co_return co_await run_on(engine_.readers_.get_executor(), [&]() {
+    std::string text;
+    text.reserve(page->arena.size() + page->rows.size() * 64);
+    std::vector<std::string_view> tags;
+    std::vector<std::string> decoded_tags;
+    for (const auto& row : page->rows) {
+      auto field = [&](RawPage::Field f) { return std::string_view(page->arena).substr(row.offset[f], row.size[f]); };
+      tag_views(field(RawPage::tags), tags, decoded_tags);
+      leads::LeadView view{field(RawPage::id),          field(RawPage::name),   field(RawPage::phone),
+                           field(RawPage::email),       field(RawPage::company), field(RawPage::source),
+                           field(RawPage::status),      field(RawPage::assigned_to), tags,
+                           row.created_at,              row.updated_at};
+      render(text, view);
+    }
+    return text;
+  });
+}
+
+std::unique_ptr<LeadCursor> SqliteLeadStore::export_leads(std::string org_id, leads::LeadFilter filter, SortKey sort,
+                                                          LeadRenderer render) {
+  leads::LeadQuery query{std::move(filter), sort, 0, std::nullopt};
+  return std::make_unique<SqliteExportCursor>(*this, std::move(org_id), std::move(query), std::move(render),
+                                              engine_.read_tuning_.export_page_rows);
 }
 
 Task<void> SqliteLeadStore::insert_activity(std::string org_id, Activity activity) {

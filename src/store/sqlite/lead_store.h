@@ -3,6 +3,7 @@
 // of organizations and users are immutable once created and cached here.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -22,15 +23,39 @@ class SqliteLeadStore final : public LeadStore {
                                              LeadMutation mutate) override;
   Task<leads::LeadPage> list_leads(std::string org_id, leads::LeadQuery query) override;
   Task<std::int64_t> count_leads(std::string org_id, leads::LeadFilter filter) override;
-  std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
-                                           leads::SortKey sort) override;
+  std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter, leads::SortKey sort,
+                                           LeadRenderer render) override;
   Task<void> insert_activity(std::string org_id, leads::Activity activity) override;
   Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads, std::string activity_type,
                                   std::string activity_data) override;
   Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id, int limit) override;
 
-  // One page on the calling (reader) thread; list_leads and the export cursor use it.
+  // One page on the calling (reader) thread.
   leads::LeadPage read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query);
+
+  // One page of an export, its text columns copied out of SQLite into one arena, so that
+  // reading the next page and rendering this one can run on two threads at once.
+  struct RawPage {
+    enum Field { id, name, phone, email, company, source, status, assigned_to, tags, kFields };
+    struct Row {
+      std::uint32_t offset[kFields];
+      std::uint32_t size[kFields];
+      Millis created_at;
+      Millis updated_at;
+    };
+    std::string arena;
+    std::vector<Row> rows;
+    std::optional<leads::Position> next;
+  };
+  // Starts reading, on a reader thread, the export rows after query.after up to and including
+  // `through` (all the rest when nullopt); query.limit does not apply.
+  std::shared_ptr<Pending<RawPage>> start_raw_page(std::string org_id, leads::LeadQuery query,
+                                                   std::optional<leads::Position> through);
+  // The position of the `rows`-th row after query.after, nullopt when fewer remain. Walks the
+  // sort index only (when the filter allows), so it is far cheaper than reading the rows.
+  Task<std::optional<leads::Position>> scout_page_end(std::string org_id, leads::LeadQuery query, int rows);
+  // Renders a page on a reader-pool thread.
+  Task<std::string> render_raw_page(std::shared_ptr<RawPage> page, LeadRenderer render);
 
  private:
   // Called on store threads only; they may query the database on a cache miss.
@@ -44,6 +69,16 @@ class SqliteLeadStore final : public LeadStore {
   std::optional<leads::LeadRow> select_lead(Connection& c, std::int64_t org, const std::string& org_id,
                                             const std::string& lead_id);
   leads::LeadRow read_row(Connection& c, const Statement& s, const std::string& org_id);
+  // Runs the page query of `query` and calls on_row for each of its first query.limit rows
+  // (columns as in kLeadColumns); returns where the next page starts, nullopt after the last.
+  RawPage read_raw_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query,
+                        const std::optional<leads::Position>& through);
+  std::optional<leads::Position> scout(Connection& c, const std::string& org_id, const leads::LeadQuery& query,
+                                       int rows);
+  // With `through`, the rows stop there (inclusive) as well as at query.limit.
+  std::optional<leads::Position> walk_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query,
+                                           const std::function<void(const Statement&)>& on_row,
+                                           const std::optional<leads::Position>& through = std::nullopt);
   void write_row(Connection& c, std::int64_t org, std::int64_t seq, const leads::Lead& lead);
   void write_tags(Connection& c, std::int64_t org, std::int64_t seq, const std::vector<std::string>& tags);
   void write_activity(Connection& c, std::int64_t org, const leads::Activity& activity);

@@ -21,8 +21,8 @@ SqliteStore::ReaderLease::~ReaderLease() {
   store->reader_returned_.notify_one();
 }
 
-SqliteStore::SqliteStore(std::string path, int reader_threads, SearchTuning search)
-    : path_(std::move(path)), search_tuning_(search), readers_(static_cast<std::size_t>(reader_threads)) {
+SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning)
+    : path_(std::move(path)), read_tuning_(tuning), readers_(static_cast<std::size_t>(reader_threads)) {
   auto parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   writer_conn_ = std::make_unique<Connection>(path_, false);

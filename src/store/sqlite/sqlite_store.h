@@ -32,17 +32,19 @@ int migrate(Connection& conn);
 class SqliteLeadStore;
 
 // How substring search picks its plan by the number of rows a phrase matches (see
-// SearchPlanner in lead_store.cpp). The defaults suit this schema at 10^5..10^7 rows; tests
-// shrink them to reach every plan with a few thousand rows.
-struct SearchTuning {
+// SearchPlanner in lead_store.cpp), and how many rows an export reads per page. The defaults
+// suit this schema at 10^5..10^7 rows; tests shrink them to reach every plan and many pages
+// with a few thousand rows.
+struct ReadTuning {
   std::int64_t rowid_band = 2000;     // up to this many hits: fetch them by rowid, then sort
   std::int64_t row_set_band = 50000;  // up to this many: test sort-index entries against a RowSet
   std::int64_t sample_rows = 5000;    // newest rows whose hits estimate a phrase's frequency
+  int export_page_rows = 5000;        // rows per export page (several pages are read at once)
 };
 
 class SqliteStore final : public Store, private AccountStore {
  public:
-  SqliteStore(std::string path, int reader_threads, SearchTuning search = {});
+  SqliteStore(std::string path, int reader_threads, ReadTuning tuning = {});
   ~SqliteStore() override;
 
   AccountStore& accounts() override { return *this; }
@@ -130,7 +132,7 @@ class SqliteStore final : public Store, private AccountStore {
   Task<void> revoke_refresh_family(std::string token_hash, std::string user_id) override;
 
   std::string path_;
-  SearchTuning search_tuning_;
+  ReadTuning read_tuning_;
   std::unique_ptr<Connection> writer_conn_;
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
