@@ -32,10 +32,13 @@ namespace lms::app {
 
 namespace asio = boost::asio;
 
-std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers) {
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries) {
   if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0)
     throw std::runtime_error("PostgreSQL storage is not available in this build yet; use a SQLite file path");
-  return std::make_unique<store::sqlite::SqliteStore>(db, static_cast<int>(std::max(2u, ops::effective_threads(readers))));
+  store::sqlite::ReadTuning tuning;
+  tuning.lead_cache_entries = lead_cache_entries;
+  return std::make_unique<store::sqlite::SqliteStore>(db, static_cast<int>(std::max(2u, ops::effective_threads(readers))),
+                                                      tuning);
 }
 
 std::string load_or_create_secret(const ops::ServeConfig& config) {
@@ -118,7 +121,7 @@ int serve(const ops::ServeConfig& config) {
   const unsigned io_threads = ops::effective_threads(config.io_threads);
   const rlim_t file_limit = raise_file_limit();
 
-  auto store = open_store(config.db, config.db_readers);
+  auto store = open_store(config.db, config.db_readers, config.lead_cache_entries);
   const std::string secret = load_or_create_secret(config);
   auth::TokenSigner signer(secret);
   leads::CursorCodec cursors(secret);

@@ -21,7 +21,7 @@
 namespace lms::app {
 
 // Opens the store named by `db` (a file path for SQLite).
-std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers);
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries = 0);
 
 // The token secret: the configured one, else the one kept beside the database (created once).
 std::string load_or_create_secret(const ops::ServeConfig& config);

@@ -110,6 +110,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--db-readers", c.db_readers, "database reader threads; 0 = one per core (at least 2)")
       ->envname("LMS_DB_READERS")
       ->capture_default_str();
+  app.add_option("--lead-cache", c.lead_cache_entries,
+                 "leads kept in memory for reads by id (about 1 KB each); 0 = no cache")
+      ->envname("LMS_LEAD_CACHE")
+      ->capture_default_str();
   app.add_option("--hash-threads", c.hash_threads, "password hashing threads; 0 = one per core")
       ->envname("LMS_HASH_THREADS")
       ->capture_default_str();

@@ -23,6 +23,7 @@ struct ServeConfig {
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};
   unsigned io_threads = 0;    // 0: one per core
   unsigned db_readers = 0;    // 0: one per core, at least 2
+  std::size_t lead_cache_entries = 100000;  // recently read leads kept in memory (SQLite engine); 0: none
   unsigned hash_threads = 0;  // 0: one per core
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 1024 * 1024;

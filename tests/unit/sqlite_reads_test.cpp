@@ -16,6 +16,7 @@
 #include "app/app.h"
 #include "common/ids.h"
 #include "leads/seed.h"
+#include "store/sqlite/lead_cache.h"
 #include "store/sqlite/lead_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -249,6 +250,52 @@ TEST_F(SqliteReadsTest, ExportPagesAreKeyRangesThatChangesBetweenScoutAndReadCan
   want2.insert(want2.end(), before.begin() + 9, before.begin() + 14);
   EXPECT_EQ(ids(page1), want1);
   EXPECT_EQ(ids(page2), want2);
+}
+
+TEST_F(SqliteReadsTest, CachedLeadsFollowUpdatesAndDeletesAndStayInTheirOrganization) {
+  auto& leads = store_->leads();
+  const Lead& lead = all_[42];
+  auto first = block_on(leads.find_lead(org_.id, lead.id));  // read through: now cached
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(block_on(leads.find_lead(org_.id, lead.id)));
+  EXPECT_FALSE(block_on(leads.find_lead(new_id(), lead.id))) << "a cached lead must not leak to another organization";
+
+  auto result = block_on(leads.update_lead(org_.id, lead.id, [](const Lead& current) {
+    store::LeadChange change{current, {}};
+    change.next.name = "Renamed";
+    return std::optional<store::LeadChange>(change);
+  }));
+  ASSERT_EQ(result.outcome, WriteOutcome::ok);
+  auto after = block_on(leads.find_lead(org_.id, lead.id));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->name, "Renamed");
+  EXPECT_EQ(after->version, first->version + 1);
+
+  leads::Activity gone{new_id(), lead.id, "deleted", agent_, "{}", now_ms()};
+  block_on(leads.delete_lead(org_.id, lead.id, gone));
+  EXPECT_FALSE(block_on(leads.find_lead(org_.id, lead.id)));
+}
+
+TEST(LeadCache, AnOfferThatRacedAnInvalidationIsDropped) {
+  LeadCache cache(1000);
+  Lead lead;
+  lead.id = "lead-1";
+  lead.organization_id = "org-1";
+  lead.name = "Old";
+  auto before_read = cache.generation(lead.id);
+  cache.invalidate(lead.id);  // a write committed while the read was in flight
+  cache.offer(lead, before_read);
+  EXPECT_FALSE(cache.find("org-1", lead.id));
+
+  cache.offer(lead, cache.generation(lead.id));
+  ASSERT_TRUE(cache.find("org-1", lead.id));
+  EXPECT_FALSE(cache.find("org-2", lead.id));
+  cache.invalidate(lead.id);
+  EXPECT_FALSE(cache.find("org-1", lead.id));
+
+  LeadCache off(0);
+  off.offer(lead, off.generation(lead.id));
+  EXPECT_FALSE(off.find("org-1", lead.id));
 }
 
 TEST_F(SqliteReadsTest, AnotherOrganizationSeesNoneOfTheHits) {

@@ -279,13 +279,17 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
 }
 
 Task<std::optional<Lead>> SqliteLeadStore::find_lead(std::string org_id, std::string lead_id) {
-  co_return co_await engine_.read([&](Connection& c) -> std::optional<Lead> {
+  if (auto hit = engine_.lead_cache_.find(org_id, lead_id)) co_return hit;
+  const auto generation = engine_.lead_cache_.generation(lead_id);
+  auto lead = co_await engine_.read([&](Connection& c) -> std::optional<Lead> {
     auto org = org_key(c, org_id);
     if (!org) return std::nullopt;
     auto row = select_lead(c, *org, org_id, lead_id);
     if (!row) return std::nullopt;
     return std::move(row->lead);
   });
+  if (lead) engine_.lead_cache_.offer(*lead, generation);
+  co_return lead;
 }
 
 void SqliteLeadStore::write_row(Connection& c, std::int64_t org, std::int64_t seq, const Lead& l) {
@@ -322,6 +326,7 @@ WriteResult SqliteLeadStore::mutate_one(Connection& c, std::int64_t org, const s
   next.version = row->lead.version + 1;
   next.created_at = row->lead.created_at;
   next.created_by = row->lead.created_by;
+  engine_.lead_changed(next.id);
   c.exec("SAVEPOINT lead_change");
   try {
     write_row(c, org, row->seq, next);
@@ -375,6 +380,7 @@ Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string l
     }
     c.prepare("DELETE FROM leads WHERE seq = ?").bind(1, seq).run();
     engine_.search_remove(seq);
+    engine_.lead_changed(lead_id);
     write_activity(c, *org, activity);
     return WriteResult{WriteOutcome::ok, {}, std::nullopt, true};
   });

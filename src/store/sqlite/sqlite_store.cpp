@@ -22,7 +22,7 @@ SqliteStore::ReaderLease::~ReaderLease() {
 }
 
 SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning)
-    : path_(std::move(path)), read_tuning_(tuning), readers_(static_cast<std::size_t>(reader_threads)) {
+    : path_(std::move(path)), read_tuning_(tuning), lead_cache_(tuning.lead_cache_entries), readers_(static_cast<std::size_t>(reader_threads)) {
   auto parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   writer_conn_ = std::make_unique<Connection>(path_, false);
@@ -86,6 +86,10 @@ void SqliteStore::writer_loop() {
       for (auto& e : errors) e = error;
       search_changes_.clear();
     }
+    // Committed or not, the cached copies of what the batch touched are dropped before any
+    // caller hears back, so nobody reads a lead older than their own write.
+    for (const auto& id : changed_leads_) lead_cache_.invalidate(id);
+    changed_leads_.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
   }
 }

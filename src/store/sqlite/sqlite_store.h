@@ -22,6 +22,7 @@
 
 #include "common/async.h"
 #include "store/sqlite/connection.h"
+#include "store/sqlite/lead_cache.h"
 #include "store/store.h"
 
 namespace lms::store::sqlite {
@@ -40,6 +41,7 @@ struct ReadTuning {
   std::int64_t row_set_band = 50000;  // up to this many: test sort-index entries against a RowSet
   std::int64_t sample_rows = 5000;    // newest rows whose hits estimate a phrase's frequency
   int export_page_rows = 5000;        // rows per export page (several pages are read at once)
+  std::size_t lead_cache_entries = 100000;  // leads kept by LeadCache (0: no cache)
 };
 
 class SqliteStore final : public Store, private AccountStore {
@@ -89,6 +91,9 @@ class SqliteStore final : public Store, private AccountStore {
   void search_upsert(std::int64_t seq, std::string doc) { search_changes_.emplace_back(seq, std::move(doc)); }
   void search_remove(std::int64_t seq) { search_changes_.emplace_back(seq, std::nullopt); }
   void flush_search();
+  // Records that the current job changed (or deleted) a lead: its cache entry is dropped once
+  // the batch commits, before any caller is answered. Writer thread only.
+  void lead_changed(const std::string& lead_id) { changed_leads_.push_back(lead_id); }
 
   struct WriteJob {
     std::function<void(Connection&)> run;
@@ -140,6 +145,8 @@ class SqliteStore final : public Store, private AccountStore {
   bool stopping_ = false;             // guarded by write_mutex_
   // (row, its new search text or nullopt when the row is gone), in write order; writer thread only
   std::vector<std::pair<std::int64_t, std::optional<std::string>>> search_changes_;
+  std::vector<std::string> changed_leads_;  // writer thread only
+  LeadCache lead_cache_;
   std::thread writer_;
   std::mutex readers_mutex_;
   std::condition_variable reader_returned_;
