@@ -174,6 +174,24 @@ std::string lower(std::string s) {
   return s;
 }
 
+// The status line and headers of a response (header names lower-cased), without the body.
+Response parse_head(const std::string& text) {
+  Response res;
+  std::istringstream head(text);
+  std::string line;
+  std::getline(head, line);
+  res.status = std::stoi(line.substr(9, 3));
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    res.headers[lower(line.substr(0, colon))] = value;
+  }
+  return res;
+}
+
 // Reads one HTTP/1.1 response with Content-Length (what lms always sends).
 Response read_response(int fd) {
   std::string data;
@@ -189,19 +207,7 @@ Response read_response(int fd) {
     data.append(buf, static_cast<std::size_t>(n));
   };
   while ((header_end = data.find("\r\n\r\n")) == std::string::npos) read_more();
-  Response res;
-  std::istringstream head(data.substr(0, header_end));
-  std::string line;
-  std::getline(head, line);
-  res.status = std::stoi(line.substr(9, 3));
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    res.headers[lower(line.substr(0, colon))] = value;
-  }
+  Response res = parse_head(data.substr(0, header_end));
   std::size_t length = res.headers.count("content-length") ? std::stoul(res.headers["content-length"]) : 0;
   while (data.size() < header_end + 4 + length) read_more();
   res.body = data.substr(header_end + 4, length);
@@ -343,19 +349,7 @@ Response fetch(std::uint16_t port, const std::string& method, const std::string&
   std::string raw = conn.read_until_close(std::chrono::seconds(60));
   auto header_end = raw.find("\r\n\r\n");
   if (header_end == std::string::npos || raw.size() < 12) throw std::runtime_error("no full response head: " + raw);
-  Response res;
-  std::istringstream head(raw.substr(0, header_end));
-  std::string line;
-  std::getline(head, line);
-  res.status = std::stoi(line.substr(9, 3));
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    res.headers[lower(line.substr(0, colon))] = value;
-  }
+  Response res = parse_head(raw.substr(0, header_end));
   std::string rest = raw.substr(header_end + 4);
   if (lower(res.header("transfer-encoding")).find("chunked") != std::string::npos) {
     res.body = decode_chunked(rest);

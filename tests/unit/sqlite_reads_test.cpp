@@ -207,8 +207,11 @@ TEST_F(SqliteReadsTest, ExportWhileLeadsAreAddedAndDeletedMissesAndRepeatsNone) 
   });
   std::set<std::string> seen;
   for (const auto& id : ids) EXPECT_TRUE(seen.insert(id).second) << "exported twice: " << id;
-  for (const auto& l : all_)
-    if (!deleted.count(l.id)) EXPECT_TRUE(seen.count(l.id)) << "missing: " << l.id;
+  for (const auto& l : all_) {
+    if (!deleted.count(l.id)) {
+      EXPECT_TRUE(seen.count(l.id)) << "missing: " << l.id;
+    }
+  }
   EXPECT_GT(added, 0);
   EXPECT_FALSE(deleted.empty());
 }

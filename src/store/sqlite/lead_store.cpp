@@ -494,14 +494,14 @@ const char* order_by(SortKey sort) {
   return "";
 }
 
-// The sort key of `sort` with the row key, as an SQL row value.
-const char* sort_key(SortKey sort) {
+// The sort key of `sort` followed by the row key, as result columns.
+const char* sort_columns(SortKey sort) {
   switch (sort) {
     case SortKey::created_desc:
-    case SortKey::created_asc: return "(l.created_at, l.seq)";
+    case SortKey::created_asc: return "l.created_at, l.seq";
     case SortKey::updated_desc:
-    case SortKey::updated_asc: return "(l.updated_at, l.seq)";
-    case SortKey::name_asc: return "(l.name, l.seq)";
+    case SortKey::updated_asc: return "l.updated_at, l.seq";
+    case SortKey::name_asc: return "l.name, l.seq";
   }
   return "";
 }
@@ -510,8 +510,9 @@ bool descending(SortKey sort) { return sort == SortKey::created_desc || sort == 
 
 // Rows strictly after `after` in its sort order; with `through`, rows up to and including it.
 void append_keyset(FilterSql& sql, const leads::Position& after, bool through = false) {
-  sql.where += " AND ";
-  sql.where += sort_key(after.sort);
+  sql.where += " AND (";
+  sql.where += sort_columns(after.sort);
+  sql.where += ")";
   if (through)
     sql.where += descending(after.sort) ? " >= (?, ?)" : " <= (?, ?)";
   else
@@ -588,9 +589,7 @@ std::optional<leads::Position> SqliteLeadStore::scout(Connection& c, const std::
   auto sql = range_sql(c, *org, query, std::nullopt, engine_.read_tuning_,
                        [&](const std::string& id) { return user_key(c, id); });
   if (!sql) return std::nullopt;
-  std::string key = sort_key(query.sort);  // "(a, b)": a row value, not a result list
-  auto s = c.prepare_text(select_sorted(key.substr(1, key.size() - 2).c_str(), *sql, query.sort) +
-                          " LIMIT 1 OFFSET ?");
+  auto s = c.prepare_text(select_sorted(sort_columns(query.sort), *sql, query.sort) + " LIMIT 1 OFFSET ?");
   sql->binds.emplace_back(static_cast<std::int64_t>(rows - 1));
   bind_all(s, sql->binds);
   if (!s.step()) return std::nullopt;
@@ -688,8 +687,8 @@ class SqliteExportCursor final : public LeadCursor {
       if (reading_.empty()) co_return std::string{};
       auto pending = std::move(reading_.front());
       reading_.pop_front();
-      auto page = std::make_shared<SqliteLeadStore::RawPage>(co_await pending->get());
-      if (page->rows.empty()) continue;  // its rows were deleted since it was scouted
+      auto page = co_await pending->get();
+      if (page.rows.empty()) continue;  // its rows were deleted since it was scouted
       co_return co_await store_.render_raw_page(std::move(page), render_);
     }
   }
@@ -761,14 +760,14 @@ Task<std::optional<leads::Position>> SqliteLeadStore::scout_page_end(std::string
   co_return co_await engine_.read([&](Connection& c) { return scout(c, org_id, query, rows); });
 }
 
-Task<std::string> SqliteLeadStore::render_raw_page(std::shared_ptr<RawPage> page, LeadRenderer render) {
+Task<std::string> SqliteLeadStore::render_raw_page(RawPage page, LeadRenderer render) {
   co_return co_await run_on(engine_.readers_.get_executor(), [&]() {
     std::string text;
-    text.reserve(page->arena.size() + page->rows.size() * 64);
+    text.reserve(page.arena.size() + page.rows.size() * 64);
     std::vector<std::string_view> tags;
     std::vector<std::string> decoded_tags;
-    for (const auto& row : page->rows) {
-      auto field = [&](RawPage::Field f) { return std::string_view(page->arena).substr(row.offset[f], row.size[f]); };
+    for (const auto& row : page.rows) {
+      auto field = [&](RawPage::Field f) { return std::string_view(page.arena).substr(row.offset[f], row.size[f]); };
       tag_views(field(RawPage::tags), tags, decoded_tags);
       leads::LeadView view{field(RawPage::id),          field(RawPage::name),   field(RawPage::phone),
                            field(RawPage::email),       field(RawPage::company), field(RawPage::source),

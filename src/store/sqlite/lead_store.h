@@ -55,7 +55,7 @@ class SqliteLeadStore final : public LeadStore {
   // sort index only (when the filter allows), so it is far cheaper than reading the rows.
   Task<std::optional<leads::Position>> scout_page_end(std::string org_id, leads::LeadQuery query, int rows);
   // Renders a page on a reader-pool thread.
-  Task<std::string> render_raw_page(std::shared_ptr<RawPage> page, LeadRenderer render);
+  Task<std::string> render_raw_page(RawPage page, LeadRenderer render);
 
  private:
   // Called on store threads only; they may query the database on a cache miss.
