@@ -1,7 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <filesystem>
-#include <unordered_map>
+#include <map>
 
 #include "common/json.h"
 #include "store/sqlite/lead_store.h"
@@ -98,8 +98,10 @@ void SqliteStore::flush_search() {
   if (search_changes_.empty()) return;
   Connection& c = *writer_conn_;
   // A row changed several times in one batch (or changed, then deleted) counts once, in its
-  // last state. Every touched row is removed from the index, then the living ones inserted.
-  std::unordered_map<std::int64_t, const std::optional<std::string>*> last;
+  // last state. Every touched row is removed from the index, then the living ones inserted in
+  // rowid order: FTS5 flushes its pending terms whenever a rowid arrives out of order, so an
+  // unordered batch would write one tiny segment per row and spend its time merging them.
+  std::map<std::int64_t, const std::optional<std::string>*> last;
   for (const auto& [seq, doc] : search_changes_) last[seq] = &doc;
   std::string removals = json::build([&](json::Writer& w) {
     w.StartArray();
