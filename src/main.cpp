@@ -62,7 +62,8 @@ int run_seed(const std::string& db, const std::string& org, std::uint64_t leads,
   if (tty) std::cout << "\n";
   std::cout << "inserted " << result.inserted << " leads over " << result.agents << " agents in " << result.seconds
             << " s (" << static_cast<std::int64_t>(static_cast<double>(result.inserted) / result.seconds)
-            << " leads/s); agents' password: " << password << "\n";
+            << " leads/s), search index complete " << result.index_seconds
+            << " s later; agents' password: " << password << "\n";
   store->close();
   return 0;
 }

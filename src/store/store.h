@@ -141,6 +141,9 @@ class Store {
   virtual std::string engine() const = 0;
   // Finishes queued writes and closes every connection. Idempotent.
   virtual void close() = 0;
+  // Completes the work an engine defers after a write (the search index of new rows), for
+  // tools that exit right after a bulk load.
+  virtual Task<void> settle() = 0;
 };
 
 }  // namespace lms::store

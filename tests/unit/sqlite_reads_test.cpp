@@ -11,6 +11,8 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
+#include <chrono>
 #include <vector>
 
 #include "app/app.h"
@@ -32,11 +34,16 @@ constexpr int kLeads = 3000;
 
 class SqliteReadsTest : public ::testing::Test {
  protected:
+  // Derived fixtures keep part of the rows out of the search index.
+  virtual IndexTuning index_tuning() const { return {}; }
+  virtual bool index_first_half_only() const { return false; }
+
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("lms-search-" + std::to_string(::getpid()) + "-" + new_id().substr(24));
     fs::create_directories(dir_);
-    store_ = std::make_unique<SqliteStore>((dir_ / "lms.db").string(), 2,
-                                           ReadTuning{.rowid_band = 50, .row_set_band = 1000, .sample_rows = 500, .export_page_rows = 7});
+    store_ = std::make_unique<SqliteStore>(
+        (dir_ / "lms.db").string(), 2,
+        ReadTuning{.rowid_band = 50, .row_set_band = 1000, .sample_rows = 500, .export_page_rows = 7}, index_tuning());
     org_.id = new_id();
     org_.name = "Search";
     org_.default_country = "US";
@@ -64,7 +71,70 @@ class SqliteReadsTest : public ::testing::Test {
       leads.push_back(l);
     }
     all_ = leads;
-    ASSERT_EQ(block_on(store_->leads().insert_leads(org_.id, leads, "created", "{}")), kLeads);
+    if (index_first_half_only()) {
+      std::vector<Lead> second(leads.begin() + kLeads / 2, leads.end());
+      leads.resize(kLeads / 2);
+      ASSERT_EQ(block_on(store_->leads().insert_leads(org_.id, leads, "created", "{}")), kLeads / 2);
+      block_on(store_->settle());
+      ASSERT_EQ(block_on(store_->leads().insert_leads(org_.id, second, "created", "{}")), kLeads - kLeads / 2);
+      ASSERT_EQ(block_on(store_->search_backlog()), kLeads - kLeads / 2);
+    } else {
+      ASSERT_EQ(block_on(store_->leads().insert_leads(org_.id, leads, "created", "{}")), kLeads);
+    }
+  }
+
+  void expect_every_plan_returns_exactly_the_matches() {
+    const std::vector<SortKey> sorts = {SortKey::created_desc, SortKey::created_asc, SortKey::updated_desc,
+                                        SortKey::updated_asc, SortKey::name_asc};
+    for (const char* needle : {"alpha", "bravo", "charlie"}) {
+      for (SortKey sort : sorts) {
+        SCOPED_TRACE(std::string(needle) + " sorted by " + std::string(leads::sort_name(sort)));
+        leads::LeadFilter filter;
+        filter.q = needle;
+        auto want = expected(needle, sort);
+        ASSERT_FALSE(want.empty());
+        EXPECT_EQ(walk(filter, sort), want);
+      }
+    }
+  }
+
+  void expect_plans_to_combine_with_other_filters() {
+    for (const char* needle : {"alpha", "bravo", "charlie"}) {
+      SCOPED_TRACE(needle);
+      leads::LeadFilter filter;
+      filter.q = std::string(needle);
+      filter.status = "contacted";
+      EXPECT_EQ(walk(filter, SortKey::created_desc), expected(needle, SortKey::created_desc, "contacted"));
+      EXPECT_EQ(block_on(store_->leads().count_leads(org_.id, filter)),
+                static_cast<std::int64_t>(expected(needle, SortKey::created_desc, "contacted").size()));
+    }
+  }
+
+  // As expect_every_plan_returns_exactly_the_matches, once `changed` leads left all_.
+  void expect_every_plan_returns_exactly_the_matches_except(const std::set<std::string>& changed) {
+    std::erase_if(all_, [&](const Lead& l) { return changed.count(l.id) > 0; });
+    expect_every_plan_returns_exactly_the_matches();
+  }
+
+  std::int64_t count_matching(const std::string& q) {
+    leads::LeadFilter filter;
+    filter.q = q;
+    return block_on(store_->leads().count_leads(org_.id, filter));
+  }
+
+  std::vector<std::string> search(const std::string& q) {
+    leads::LeadFilter filter;
+    filter.q = q;
+    return walk(filter, SortKey::created_desc);
+  }
+
+  void rename(const std::string& lead_id, const std::string& name) {
+    auto result = block_on(store_->leads().update_lead(org_.id, lead_id, [&](const Lead& current) {
+      store::LeadChange change{current, {}};
+      change.next.name = name;
+      return std::optional<store::LeadChange>(change);
+    }));
+    ASSERT_EQ(result.outcome, WriteOutcome::ok);
   }
 
   void TearDown() override {
@@ -145,31 +215,70 @@ class SqliteReadsTest : public ::testing::Test {
   std::vector<Lead> all_;
 };
 
-TEST_F(SqliteReadsTest, EveryPlanReturnsExactlyTheMatchesInOrder) {
-  const std::vector<SortKey> sorts = {SortKey::created_desc, SortKey::created_asc, SortKey::updated_desc,
-                                      SortKey::updated_asc, SortKey::name_asc};
-  for (const char* needle : {"alpha", "bravo", "charlie"}) {
-    for (SortKey sort : sorts) {
-      SCOPED_TRACE(std::string(needle) + " sorted by " + std::string(leads::sort_name(sort)));
-      leads::LeadFilter filter;
-      filter.q = needle;
-      auto want = expected(needle, sort);
-      ASSERT_FALSE(want.empty());
-      EXPECT_EQ(walk(filter, sort), want);
-    }
-  }
+TEST_F(SqliteReadsTest, EveryPlanReturnsExactlyTheMatchesInOrder) { expect_every_plan_returns_exactly_the_matches(); }
+
+TEST_F(SqliteReadsTest, PlansCombineWithOtherFilters) { expect_plans_to_combine_with_other_filters(); }
+
+// The writer indexes the first half, then no more: the second half is found only by testing
+// the rows past the search index's mark.
+class SqliteSearchBacklogTest : public SqliteReadsTest {
+ protected:
+  IndexTuning index_tuning() const override { return IndexTuning{.chunk_rows = 1'000'000, .when_idle = false}; }
+  bool index_first_half_only() const override { return true; }
+};
+
+TEST_F(SqliteSearchBacklogTest, EveryPlanFindsIndexedAndUnindexedRows) { expect_every_plan_returns_exactly_the_matches(); }
+
+TEST_F(SqliteSearchBacklogTest, PlansCombineWithOtherFiltersOverTheBacklog) {
+  expect_plans_to_combine_with_other_filters();
 }
 
-TEST_F(SqliteReadsTest, PlansCombineWithOtherFilters) {
-  for (const char* needle : {"alpha", "bravo", "charlie"}) {
-    SCOPED_TRACE(needle);
-    leads::LeadFilter filter;
-    filter.q = std::string(needle);
-    filter.status = "contacted";
-    EXPECT_EQ(walk(filter, SortKey::created_desc), expected(needle, SortKey::created_desc, "contacted"));
-    EXPECT_EQ(block_on(store_->leads().count_leads(org_.id, filter)),
-              static_cast<std::int64_t>(expected(needle, SortKey::created_desc, "contacted").size()));
+TEST_F(SqliteSearchBacklogTest, ChangesOnEitherSideOfTheMarkAreSearchedInTheirLatestState) {
+  const Lead& indexed = all_[10];
+  const Lead& unindexed = all_[kLeads - 10];
+  rename(indexed.id, "Xylophone One");
+  rename(unindexed.id, "Xylophone Two");
+  EXPECT_EQ(count_matching("xylophone"), 2);
+  EXPECT_EQ(count_matching("lead 10 "), 0) << "an indexed row's old text must leave the index";
+  EXPECT_EQ(search("xylophone one"), std::vector<std::string>{indexed.id});
+
+  leads::Activity gone{new_id(), indexed.id, "deleted", agent_, "{}", now_ms()};
+  block_on(store_->leads().delete_lead(org_.id, indexed.id, gone));
+  gone.lead_id = unindexed.id;
+  block_on(store_->leads().delete_lead(org_.id, unindexed.id, gone));
+  EXPECT_EQ(count_matching("xylophone"), 0);
+
+  rename(all_[kLeads - 20].id, "Xylophone Three");
+  block_on(store_->settle());
+  EXPECT_EQ(block_on(store_->search_backlog()), 0);
+  EXPECT_EQ(count_matching("xylophone"), 1);
+  expect_every_plan_returns_exactly_the_matches_except({indexed.id, unindexed.id, all_[kLeads - 20].id});
+}
+
+TEST(SqliteSearchIndexing, TheWriterCatchesUpWhenIdle) {
+  auto dir = fs::temp_directory_path() / ("lms-index-" + std::to_string(::getpid()) + "-" + new_id().substr(24));
+  fs::create_directories(dir);
+  {
+    SqliteStore store((dir / "lms.db").string(), 1, ReadTuning{}, IndexTuning{.chunk_rows = 100, .when_idle = true});
+    accounts::Organization org{new_id(), "Idle", "US", now_ms()};
+    accounts::UserRecord admin;
+    admin.user = accounts::User{new_id(), org.id, "Admin", "admin@idle.test", accounts::Role::admin, true, now_ms()};
+    admin.password_hash = "x";
+    ASSERT_TRUE(block_on(store.accounts().create_organization(org, admin)));
+    leads::LeadGenerator generator(org.id, {}, admin.user.id, now_ms(), 1000);
+    std::vector<Lead> leads;
+    for (std::uint64_t i = 0; i < 1000; ++i) leads.push_back(generator.make(i));
+    ASSERT_EQ(block_on(store.leads().insert_leads(org.id, leads, "created", "{}")), 1000);
+    std::int64_t backlog = 1000;
+    for (int i = 0; i < 500 && backlog > 0; ++i) {
+      backlog = block_on(store.search_backlog());
+      if (backlog > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(backlog, 0);
+    store.close();
   }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST_F(SqliteReadsTest, ExportWritesEveryLeadOnceInEverySort) {

@@ -400,25 +400,46 @@ namespace {
 //  estimated from the newest sample_rows (5,000) rows (a rowid range FTS5 seeks to directly).
 struct SearchPlanner {
   ReadTuning bands;
+  // Rows above this mark are not in the search index yet (see IndexTuning); every plan tests
+  // them directly, a rowid range of at most a few thousand rows while the writer keeps up.
+  std::int64_t indexed_through = 0;
   // Estimated number of rows matching the phrase in the whole table.
   std::function<std::int64_t(const std::string& fts_phrase)> estimate;
-  // Puts the rows matching the phrase into the connection's RowSet, up to `limit` + 1, and
-  // returns how many it put.
-  std::function<std::int64_t(const std::string& fts_phrase, std::int64_t limit)> collect;
+  // Puts the rows matching the phrase (the needle, in rows not yet indexed) into the
+  // connection's RowSet, up to `limit` + 1, and returns how many it put.
+  std::function<std::int64_t(const std::string& fts_phrase, const std::string& needle, std::int64_t limit)> collect;
 };
 
-void append_scan_condition(FilterSql& out, const std::string& needle) {
+// The substring test on the row itself (ASCII case folding), for rows of table alias `t`.
+std::string scan_condition(const char* t) {
+  std::string c = "(instr(lower(";
+  c += t;
+  c += ".name), ?) > 0 OR instr(coalesce(";
+  c += t;
+  c += ".email, ''), ?) > 0 OR instr(lower(coalesce(";
+  c += t;
+  c += ".company, '')), ?) > 0 OR instr(substr(coalesce(";
+  c += t;
+  c += ".phone, ''), 2), ?) > 0)";
+  return c;
+}
+
+void bind_scan(std::vector<Bind>& binds, const std::string& needle) {
   std::string lowered = lower_ascii(needle);
-  out.where +=
-      " AND (instr(lower(l.name), ?) > 0 OR instr(coalesce(l.email, ''), ?) > 0 OR "
-      "instr(lower(coalesce(l.company, '')), ?) > 0 OR instr(substr(coalesce(l.phone, ''), 2), ?) > 0)";
-  for (int i = 0; i < 4; ++i) out.binds.emplace_back(lowered);
+  for (int i = 0; i < 4; ++i) binds.emplace_back(lowered);
+}
+
+void append_scan_condition(FilterSql& out, const std::string& needle) {
+  out.where += " AND " + scan_condition("l");
+  bind_scan(out.binds, needle);
 }
 
 // The WHERE clause of a filter; nullopt when it can match nothing (unknown assignee).
+// With a planner, search picks its plan by frequency; without one, it looks hits up by rowid
+// (counts), indexed_through saying where the search index ends.
 template <class UserKey>
 std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f, UserKey&& user_key,
-                                    const SearchPlanner* planner = nullptr) {
+                                    std::int64_t indexed_through, const SearchPlanner* planner = nullptr) {
   FilterSql out;
   out.where = "l.org = ?";
   out.binds.emplace_back(org);
@@ -457,15 +478,20 @@ std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f
       std::int64_t hits = 0;
       const std::int64_t row_set_band = planner ? planner->bands.row_set_band : 0;
       if (planner)
-        hits = planner->estimate(phrase) > row_set_band ? row_set_band + 1 : planner->collect(phrase, row_set_band);
+        hits = planner->estimate(phrase) > row_set_band ? row_set_band + 1 : planner->collect(phrase, needle, row_set_band);
       if (planner && hits > row_set_band) {
         append_scan_condition(out, needle);
       } else if (planner && hits > planner->bands.rowid_band) {
         out.where += " AND lms_in_row_set(l.seq)";
       } else {
         out.drive_by_rowid = planner != nullptr;
-        out.where += " AND l.seq IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ?)";
+        out.where +=
+            " AND l.seq IN (SELECT rowid FROM leads_search WHERE leads_search MATCH ? "
+            "UNION ALL SELECT t.seq FROM leads t WHERE t.seq > ? AND " +
+            scan_condition("t") + ")";
         out.binds.emplace_back(std::move(phrase));
+        out.binds.emplace_back(indexed_through);
+        bind_scan(out.binds, needle);
       }
     } else {
       // Too short for trigrams: scan in the requested order, which stops at the page size.
@@ -534,8 +560,8 @@ struct ClearRowSet {
   ~ClearRowSet() { set.clear(); }
 };
 
-SearchPlanner make_search_planner(Connection& c, const ReadTuning bands) {
-  return SearchPlanner{bands,
+SearchPlanner make_search_planner(Connection& c, const ReadTuning bands, std::int64_t indexed_through) {
+  return SearchPlanner{bands, indexed_through,
                        [&c, bands](const std::string& phrase) -> std::int64_t {
                          std::int64_t rows = 0;
                          {
@@ -549,11 +575,20 @@ SearchPlanner make_search_planner(Connection& c, const ReadTuning bands) {
                          std::int64_t in_sample = sample.step() ? sample.integer(0) : 0;
                          return in_sample * rows / bands.sample_rows;
                        },
-                       [&c](const std::string& phrase, std::int64_t limit) -> std::int64_t {
+                       [&c, indexed_through](const std::string& phrase, const std::string& needle,
+                                             std::int64_t limit) -> std::int64_t {
                          auto hits = c.prepare("SELECT rowid FROM leads_search WHERE leads_search MATCH ? LIMIT ?");
                          hits.bind(1, phrase).bind(2, limit + 1);
                          std::int64_t n = 0;
                          for (; hits.step(); ++n) c.row_set().add(hits.integer(0));
+                         if (n > limit) return n;
+                         std::vector<Bind> binds{indexed_through};
+                         bind_scan(binds, needle);
+                         binds.emplace_back(limit + 1 - n);
+                         auto tail = c.prepare_text("SELECT t.seq FROM leads t WHERE t.seq > ? AND " +
+                                                    scan_condition("t") + " LIMIT ?");
+                         bind_all(tail, binds);
+                         for (; tail.step(); ++n) c.row_set().add(tail.integer(0));
                          return n;
                        }};
 }
@@ -563,8 +598,8 @@ template <class UserKey>
 std::optional<FilterSql> range_sql(Connection& c, std::int64_t org, const leads::LeadQuery& query,
                                    const std::optional<leads::Position>& through, const ReadTuning& tuning,
                                    UserKey&& user_key) {
-  auto planner = make_search_planner(c, tuning);
-  auto sql = filter_sql(org, query.filter, user_key, &planner);
+  auto planner = make_search_planner(c, tuning, SqliteStore::search_indexed_through(c));
+  auto sql = filter_sql(org, query.filter, user_key, planner.indexed_through, &planner);
   if (!sql) return sql;
   if (query.after) append_keyset(*sql, *query.after);
   if (through) append_keyset(*sql, *through, true);
@@ -645,7 +680,8 @@ Task<std::int64_t> SqliteLeadStore::count_leads(std::string org_id, leads::LeadF
   co_return co_await engine_.read([&](Connection& c) -> std::int64_t {
     auto org = org_key(c, org_id);
     if (!org) return 0;
-    auto sql = filter_sql(*org, filter, [&](const std::string& id) { return user_key(c, id); });
+    auto sql = filter_sql(*org, filter, [&](const std::string& id) { return user_key(c, id); },
+                          SqliteStore::search_indexed_through(c));
     if (!sql) return 0;
     auto s = c.prepare_text("SELECT COUNT(*) FROM leads l WHERE " + sql->where);
     bind_all(s, sql->binds);

@@ -21,12 +21,13 @@ SqliteStore::ReaderLease::~ReaderLease() {
   store->reader_returned_.notify_one();
 }
 
-SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning)
-    : path_(std::move(path)), read_tuning_(tuning), lead_cache_(tuning.lead_cache_entries), readers_(static_cast<std::size_t>(reader_threads)) {
+SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning, IndexTuning index_tuning)
+    : path_(std::move(path)), read_tuning_(tuning), index_tuning_(index_tuning), lead_cache_(tuning.lead_cache_entries), readers_(static_cast<std::size_t>(reader_threads)) {
   auto parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   writer_conn_ = std::make_unique<Connection>(path_, false);
   migrate(*writer_conn_);
+  note_search_backlog(*writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
   leads_ = std::make_unique<SqliteLeadStore>(*this);
   writer_ = std::thread([this] { writer_loop(); });
@@ -50,47 +51,105 @@ void SqliteStore::writer_loop() {
     std::vector<WriteJob> batch;
     {
       std::unique_lock lock(write_mutex_);
-      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty(); });
-      if (write_queue_.empty()) return;  // stopping, and every queued write is done
+      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty() || search_behind_; });
+      if (write_queue_.empty() && stopping_) return;  // every queued write is done; the index can wait
       while (!write_queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(write_queue_.front()));
         write_queue_.pop_front();
       }
     }
-    std::vector<std::exception_ptr> errors(batch.size());
-    Connection& c = *writer_conn_;
-    try {
-      c.exec("BEGIN IMMEDIATE");
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        auto search_mark = search_changes_.size();
-        c.exec("SAVEPOINT job");
-        try {
-          batch[i].run(c);
-          c.exec("RELEASE job");
-        } catch (...) {
-          errors[i] = std::current_exception();
-          c.exec("ROLLBACK TO job");
-          c.exec("RELEASE job");
-          search_changes_.resize(search_mark);
-        }
-      }
-      flush_search();
-      c.exec("COMMIT");
-    } catch (...) {
-      // The transaction itself failed (disk full, I/O error): nothing of the batch is durable.
-      auto error = std::current_exception();
-      try {
-        c.exec("ROLLBACK");
-      } catch (...) {
-      }
-      for (auto& e : errors) e = error;
-      search_changes_.clear();
+    if (batch.empty()) {
+      index_search_tail_now();  // idle: the writer catches the search index up
+      continue;
     }
-    // Committed or not, the cached copies of what the batch touched are dropped before any
-    // caller hears back, so nobody reads a lead older than their own write.
-    for (const auto& id : changed_leads_) lead_cache_.invalidate(id);
-    changed_leads_.clear();
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
+    run_batch(batch);
+    if (search_behind_by_ >= index_tuning_.chunk_rows) index_search_tail_now();
+  }
+}
+
+void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
+  std::vector<std::exception_ptr> errors(batch.size());
+  Connection& c = *writer_conn_;
+  try {
+    c.exec("BEGIN IMMEDIATE");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto search_mark = search_changes_.size();
+      c.exec("SAVEPOINT job");
+      try {
+        batch[i].run(c);
+        c.exec("RELEASE job");
+      } catch (...) {
+        errors[i] = std::current_exception();
+        c.exec("ROLLBACK TO job");
+        c.exec("RELEASE job");
+        search_changes_.resize(search_mark);
+      }
+    }
+    flush_search();
+    note_search_backlog(c);
+    c.exec("COMMIT");
+  } catch (...) {
+    // The transaction itself failed (disk full, I/O error): nothing of the batch is durable.
+    auto error = std::current_exception();
+    try {
+      c.exec("ROLLBACK");
+    } catch (...) {
+    }
+    for (auto& e : errors) e = error;
+    search_changes_.clear();
+  }
+  // Committed or not, the cached copies of what the batch touched are dropped before any
+  // caller hears back, so nobody reads a lead older than their own write.
+  for (const auto& id : changed_leads_) lead_cache_.invalidate(id);
+  changed_leads_.clear();
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
+}
+
+std::int64_t SqliteStore::search_indexed_through(Connection& c) {
+  auto s = c.prepare("SELECT indexed_through FROM search_progress WHERE id = 1");
+  return s.step() ? s.integer(0) : 0;
+}
+
+void SqliteStore::note_search_backlog(Connection& c) {
+  auto s = c.prepare("SELECT coalesce(max(seq), 0) FROM leads");
+  std::int64_t last = s.step() ? s.integer(0) : 0;
+  search_behind_by_ = std::max<std::int64_t>(0, last - search_indexed_through(c));
+  search_behind_ = index_tuning_.when_idle && search_behind_by_ > 0;
+}
+
+std::int64_t SqliteStore::index_search_tail(Connection& c, std::int64_t max_rows) {
+  const std::int64_t from = search_indexed_through(c);
+  auto last_stmt = c.prepare("SELECT coalesce(max(seq), 0) FROM leads");
+  const std::int64_t last = last_stmt.step() ? last_stmt.integer(0) : 0;
+  if (last <= from) return 0;
+  const std::int64_t through = std::min(last, from + max_rows);
+  // The document is search_doc() (lead_store.cpp) in SQL; rows go in rowid order, in one
+  // statement, so FTS5 writes one segment for the whole chunk.
+  c.prepare(
+       "INSERT INTO leads_search (rowid, doc) SELECT seq, name || ' ' || coalesce(email, '') || ' ' || "
+       "coalesce(company, '') || ' ' || substr(coalesce(phone, ''), 2) FROM leads WHERE seq > ? AND seq <= ? "
+       "ORDER BY seq")
+      .bind(1, from)
+      .bind(2, through)
+      .run();
+  c.prepare("UPDATE search_progress SET indexed_through = ? WHERE id = 1").bind(1, through).run();
+  return through - from;
+}
+
+void SqliteStore::index_search_tail_now() {
+  Connection& c = *writer_conn_;
+  try {
+    c.exec("BEGIN IMMEDIATE");
+    index_search_tail(c, index_tuning_.chunk_rows);
+    note_search_backlog(c);
+    c.exec("COMMIT");
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK");
+    } catch (...) {
+    }
+    // Tried again after the next write batch, not in a loop against a failing disk.
+    search_behind_ = false;
   }
 }
 
@@ -101,8 +160,16 @@ void SqliteStore::flush_search() {
   // last state. Every touched row is removed from the index, then the living ones inserted in
   // rowid order: FTS5 flushes its pending terms whenever a rowid arrives out of order, so an
   // unordered batch would write one tiny segment per row and spend its time merging them.
+  // Rows above the indexed mark are not in the index; index_search_tail writes them later
+  // from their state at that time.
+  const std::int64_t indexed_through = search_indexed_through(c);
   std::map<std::int64_t, const std::optional<std::string>*> last;
-  for (const auto& [seq, doc] : search_changes_) last[seq] = &doc;
+  for (const auto& [seq, doc] : search_changes_)
+    if (seq <= indexed_through) last[seq] = &doc;
+  if (last.empty()) {
+    search_changes_.clear();
+    return;
+  }
   std::string removals = json::build([&](json::Writer& w) {
     w.StartArray();
     for (const auto& [seq, doc] : last) w.Int64(seq);
@@ -155,6 +222,21 @@ SqliteStore::ReaderLease SqliteStore::borrow_reader() {
   auto conn = std::move(idle_readers_.back());
   idle_readers_.pop_back();
   return ReaderLease(this, std::move(conn));
+}
+
+Task<void> SqliteStore::settle() {
+  co_await write([this](Connection& c) {
+    while (index_search_tail(c, index_tuning_.chunk_rows) > 0) {
+    }
+  });
+}
+
+Task<std::int64_t> SqliteStore::search_backlog() {
+  co_return co_await read([](Connection& c) {
+    auto s = c.prepare(
+        "SELECT coalesce((SELECT max(seq) FROM leads), 0) - indexed_through FROM search_progress WHERE id = 1");
+    return s.step() ? std::max<std::int64_t>(0, s.integer(0)) : std::int64_t{0};
+  });
 }
 
 Task<bool> SqliteStore::ping() {

@@ -44,9 +44,17 @@ struct ReadTuning {
   std::size_t lead_cache_entries = 100000;  // leads kept by LeadCache (0: no cache)
 };
 
+// When the writer writes the search documents of new rows (see index_search_tail): in chunks of
+// chunk_rows, whenever it has no write waiting or the backlog reached a chunk. Searches test
+// the rows not yet indexed directly, so the lag costs search time, never results.
+struct IndexTuning {
+  std::int64_t chunk_rows = 4096;
+  bool when_idle = true;  // tests turn it off to keep a backlog
+};
+
 class SqliteStore final : public Store, private AccountStore {
  public:
-  SqliteStore(std::string path, int reader_threads, ReadTuning tuning = {});
+  SqliteStore(std::string path, int reader_threads, ReadTuning tuning = {}, IndexTuning index_tuning = {});
   ~SqliteStore() override;
 
   AccountStore& accounts() override { return *this; }
@@ -54,6 +62,11 @@ class SqliteStore final : public Store, private AccountStore {
   Task<bool> ping() override;
   std::string engine() const override { return "sqlite"; }
   void close() override;
+  Task<void> settle() override;
+  // Rows not yet in the search index.
+  Task<std::int64_t> search_backlog();
+  // The search index holds exactly the living rows with seq up to this mark.
+  static std::int64_t search_indexed_through(Connection& c);
 
  private:
   friend class SqliteLeadStore;
@@ -91,6 +104,10 @@ class SqliteStore final : public Store, private AccountStore {
   void search_upsert(std::int64_t seq, std::string doc) { search_changes_.emplace_back(seq, std::move(doc)); }
   void search_remove(std::int64_t seq) { search_changes_.emplace_back(seq, std::nullopt); }
   void flush_search();
+  // Indexes up to max_rows rows past the mark and moves it; returns how many.
+  static std::int64_t index_search_tail(Connection& c, std::int64_t max_rows);
+  void index_search_tail_now();  // one chunk, in its own transaction
+  void note_search_backlog(Connection& c);
   // Records that the current job changed (or deleted) a lead: its cache entry is dropped once
   // the batch commits, before any caller is answered. Writer thread only.
   void lead_changed(const std::string& lead_id) { changed_leads_.push_back(lead_id); }
@@ -101,6 +118,7 @@ class SqliteStore final : public Store, private AccountStore {
   };
   void enqueue_write(WriteJob job);
   void writer_loop();
+  void run_batch(std::vector<WriteJob>& batch);
 
   // Runs fn(Connection&) on a reader thread with a borrowed reader connection.
   template <class Fn>
@@ -138,6 +156,11 @@ class SqliteStore final : public Store, private AccountStore {
 
   std::string path_;
   ReadTuning read_tuning_;
+  IndexTuning index_tuning_;
+  // Rows past the search index's mark as of the last commit, and whether the writer should
+  // index them before waiting for work. Writer thread only (read in its wait predicate).
+  std::int64_t search_behind_by_ = 0;
+  bool search_behind_ = false;
   std::unique_ptr<Connection> writer_conn_;
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
