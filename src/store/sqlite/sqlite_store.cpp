@@ -28,6 +28,7 @@ SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning
   writer_conn_ = std::make_unique<Connection>(path_, false);
   migrate(*writer_conn_);
   note_search_backlog(*writer_conn_);
+  checkpointer_ = std::make_unique<Checkpointer>(path_, *writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
   leads_ = std::make_unique<SqliteLeadStore>(*this);
   writer_ = std::thread([this] { writer_loop(); });
@@ -71,23 +72,23 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
   std::vector<std::exception_ptr> errors(batch.size());
   Connection& c = *writer_conn_;
   try {
-    c.exec("BEGIN IMMEDIATE");
+    c.prepare("BEGIN IMMEDIATE").run();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto search_mark = search_changes_.size();
-      c.exec("SAVEPOINT job");
+      c.prepare("SAVEPOINT job").run();
       try {
         batch[i].run(c);
-        c.exec("RELEASE job");
+        c.prepare("RELEASE job").run();
       } catch (...) {
         errors[i] = std::current_exception();
-        c.exec("ROLLBACK TO job");
-        c.exec("RELEASE job");
+        c.prepare("ROLLBACK TO job").run();
+        c.prepare("RELEASE job").run();
         search_changes_.resize(search_mark);
       }
     }
     flush_search();
     note_search_backlog(c);
-    c.exec("COMMIT");
+    c.prepare("COMMIT").run();
   } catch (...) {
     // The transaction itself failed (disk full, I/O error): nothing of the batch is durable.
     auto error = std::current_exception();
@@ -206,6 +207,7 @@ void SqliteStore::close() {
   if (writer_.joinable()) writer_.join();
   readers_.join();
   idle_readers_.clear();
+  checkpointer_.reset();
   if (writer_conn_) {
     try {
       writer_conn_->exec("PRAGMA optimize");

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/async.h"
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/lead_cache.h"
 #include "store/store.h"
@@ -162,6 +163,7 @@ class SqliteStore final : public Store, private AccountStore {
   std::int64_t search_behind_by_ = 0;
   bool search_behind_ = false;
   std::unique_ptr<Connection> writer_conn_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
   std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
