@@ -21,6 +21,7 @@ Checkpointer::~Checkpointer() {
 int Checkpointer::on_commit(void* self, sqlite3*, const char*, int wal_frames) {
   auto* checkpointer = static_cast<Checkpointer*>(self);
   if (wal_frames < checkpointer->wal_pages_) return SQLITE_OK;
+  if (wal_frames >= checkpointer->wal_pages_ * kOverdueFactor) checkpointer->overdue_.store(true, std::memory_order_relaxed);
   {
     std::lock_guard lock(checkpointer->mutex_);
     checkpointer->due_ = true;

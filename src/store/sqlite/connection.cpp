@@ -62,6 +62,8 @@ Connection::Connection(const std::string& path, bool read_only) {
     exec("PRAGMA journal_mode = WAL");
     // FULL: a transaction acknowledged to a client survives a power loss, not just a crash.
     exec("PRAGMA synchronous = FULL");
+    // A WAL that grew under a burst of writes is cut back when it starts over.
+    exec("PRAGMA journal_size_limit = 67108864");
   }
   if (read_only) exec("PRAGMA query_only = 1");
   exec("PRAGMA temp_store = MEMORY");

@@ -65,6 +65,8 @@ void SqliteStore::writer_loop() {
     }
     run_batch(batch);
     if (search_behind_by_ >= index_tuning_.chunk_rows) index_search_tail_now();
+    if (checkpointer_->overdue())
+      sqlite3_wal_checkpoint_v2(writer_conn_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 }
 
