@@ -22,6 +22,7 @@
 #include "store/sqlite/lead_cache.h"
 #include "store/sqlite/lead_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "sqlite_test_support.h"
 
 namespace lms::store::sqlite {
 namespace {
@@ -40,20 +41,14 @@ class SqliteReadsTest : public ::testing::Test {
   virtual bool index_first_half_only() const { return false; }
 
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("lms-search-" + std::to_string(::getpid()) + "-" + new_id().substr(24));
-    fs::create_directories(dir_);
+    dir_ = unique_temp_dir();
     store_ = std::make_unique<SqliteStore>(
         (dir_ / "lms.db").string(), 2,
         ReadTuning{.rowid_band = 50, .row_set_band = 1000, .sample_rows = 500, .export_page_rows = 7}, index_tuning());
-    org_.id = new_id();
-    org_.name = "Search";
-    org_.default_country = "US";
-    org_.created_at = now_ms();
-    accounts::UserRecord admin;
-    admin.user = accounts::User{new_id(), org_.id, "Admin", "admin@search.test", accounts::Role::admin, true, now_ms()};
-    admin.password_hash = "x";
-    ASSERT_TRUE(block_on(store_->accounts().create_organization(org_, admin)));
-    agent_ = admin.user.id;
+    auto created = create_org_with_admin(store_->accounts(), "Search");
+    ASSERT_FALSE(HasFailure());
+    org_ = created.org;
+    agent_ = created.admin_id;
 
     leads::LeadGenerator generator(org_.id, {agent_}, agent_, now_ms(), kLeads);
     std::vector<Lead> leads;
@@ -257,16 +252,12 @@ TEST_F(SqliteSearchBacklogTest, ChangesOnEitherSideOfTheMarkAreSearchedInTheirLa
 }
 
 TEST(SqliteSearchIndexing, TheWriterCatchesUpWhenIdle) {
-  auto dir = fs::temp_directory_path() / ("lms-index-" + std::to_string(::getpid()) + "-" + new_id().substr(24));
-  fs::create_directories(dir);
+  ScopedTempDir dir;
   {
-    SqliteStore store((dir / "lms.db").string(), 1, ReadTuning{}, IndexTuning{.chunk_rows = 100, .when_idle = true});
-    accounts::Organization org{new_id(), "Idle", "US", now_ms()};
-    accounts::UserRecord admin;
-    admin.user = accounts::User{new_id(), org.id, "Admin", "admin@idle.test", accounts::Role::admin, true, now_ms()};
-    admin.password_hash = "x";
-    ASSERT_TRUE(block_on(store.accounts().create_organization(org, admin)));
-    leads::LeadGenerator generator(org.id, {}, admin.user.id, now_ms(), 1000);
+    SqliteStore store((dir.path / "lms.db").string(), 1, ReadTuning{}, IndexTuning{.chunk_rows = 100, .when_idle = true});
+    auto [org, admin_id] = create_org_with_admin(store.accounts(), "Idle");
+    ASSERT_FALSE(HasFailure());
+    leads::LeadGenerator generator(org.id, {}, admin_id, now_ms(), 1000);
     std::vector<Lead> leads;
     for (std::uint64_t i = 0; i < 1000; ++i) leads.push_back(generator.make(i));
     ASSERT_EQ(block_on(store.leads().insert_leads(org.id, leads, "created", "{}")), 1000);
@@ -278,8 +269,6 @@ TEST(SqliteSearchIndexing, TheWriterCatchesUpWhenIdle) {
     EXPECT_EQ(backlog, 0);
     store.close();
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 TEST_F(SqliteReadsTest, ExportWritesEveryLeadOnceInEverySort) {
@@ -412,11 +401,8 @@ TEST(LeadCache, AnOfferThatRacedAnInvalidationIsDropped) {
 }
 
 TEST_F(SqliteReadsTest, AnotherOrganizationSeesNoneOfTheHits) {
-  accounts::Organization other{new_id(), "Other", "US", now_ms()};
-  accounts::UserRecord admin;
-  admin.user = accounts::User{new_id(), other.id, "Other", "admin@other.test", accounts::Role::admin, true, now_ms()};
-  admin.password_hash = "x";
-  ASSERT_TRUE(block_on(store_->accounts().create_organization(other, admin)));
+  const auto other = create_org_with_admin(store_->accounts(), "Other").org;
+  ASSERT_FALSE(HasFailure());
   for (const char* needle : {"alpha", "bravo", "charlie"}) {
     leads::LeadFilter filter;
     filter.q = std::string(needle);
@@ -432,24 +418,20 @@ TEST_F(SqliteReadsTest, AnotherOrganizationSeesNoneOfTheHits) {
 // writer's own checkpoint when the background one falls behind, the WAL would never start
 // over and would grow by every page written (~150 MB here, under 60 MB with it).
 TEST(SqliteCheckpoints, TheWalStartsOverUnderWritesThatNeverPause) {
-  auto dir = fs::temp_directory_path() / ("lms-wal-" + std::to_string(::getpid()) + "-" + new_id().substr(24));
-  fs::create_directories(dir);
-  const auto path = (dir / "lms.db").string();
+  ScopedTempDir dir;
+  const auto path = (dir.path / "lms.db").string();
   std::uintmax_t largest_wal = 0;
   {
     SqliteStore store(path, 1);
-    accounts::Organization org{new_id(), "Wal", "US", now_ms()};
-    accounts::UserRecord admin;
-    admin.user = accounts::User{new_id(), org.id, "Admin", "admin@wal.test", accounts::Role::admin, true, now_ms()};
-    admin.password_hash = "x";
-    ASSERT_TRUE(block_on(store.accounts().create_organization(org, admin)));
+    auto [org, admin_id] = create_org_with_admin(store.accounts(), "Wal");
+    ASSERT_FALSE(HasFailure());
     constexpr int kWriters = 4;
     constexpr int kBatches = 16;
     constexpr int kBatchRows = 1000;
     std::vector<std::thread> writers;
     for (int w = 0; w < kWriters; ++w)
       writers.emplace_back([&, w] {
-        leads::LeadGenerator generator(org.id, {}, admin.user.id, now_ms(), kWriters * kBatches * kBatchRows,
+        leads::LeadGenerator generator(org.id, {}, admin_id, now_ms(), kWriters * kBatches * kBatchRows,
                                        static_cast<std::uint64_t>(w) * kBatches * kBatchRows);
         for (int b = 0; b < kBatches; ++b) {
           std::vector<Lead> leads;
@@ -472,8 +454,6 @@ TEST(SqliteCheckpoints, TheWalStartsOverUnderWritesThatNeverPause) {
     store.close();
   }
   EXPECT_LT(largest_wal, 100u << 20) << "largest WAL seen: " << largest_wal;
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace

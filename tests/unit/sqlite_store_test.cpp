@@ -13,6 +13,7 @@
 #include "auth/tokens.h"
 #include "common/ids.h"
 #include "store/sqlite/sqlite_store.h"
+#include "sqlite_test_support.h"
 
 namespace lms::store::sqlite {
 namespace {
@@ -26,17 +27,6 @@ using accounts::UserRecord;
 using app::block_on;
 
 constexpr Millis kHour = 3'600'000;
-
-fs::path unique_temp_dir() {
-  static std::atomic<int> counter{0};
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = "lms-unit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-                     (info ? std::string(info->name()) : std::string("x")) + "-" + new_id().substr(24);
-  auto dir = fs::temp_directory_path() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 class SqliteStoreTest : public ::testing::Test {
  protected:

@@ -111,15 +111,9 @@ std::optional<std::string> phone_digits(std::string_view q) {
 }
 
 // The text the substring search sees: name, email, company and the phone's digits.
-std::string search_doc(const Lead& l) {
-  std::string doc = l.name;
-  doc.push_back(' ');
-  if (l.email) doc += *l.email;
-  doc.push_back(' ');
-  if (l.company) doc += *l.company;
-  doc.push_back(' ');
-  if (l.phone && l.phone->size() > 1) doc.append(*l.phone, 1, std::string::npos);
-  return doc;
+// Whether a change leaves the text search looks at (kSearchDocument in sqlite_store.cpp) as it was.
+bool same_search_text(const Lead& a, const Lead& b) {
+  return a.name == b.name && a.email == b.email && a.company == b.company && a.phone == b.phone;
 }
 
 std::string lower_ascii(std::string s) {
@@ -273,7 +267,7 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
     std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
     if (!lead.tags.empty()) write_tags(c, *org, seq, lead.tags);
     write_activity(c, *org, activity);
-    engine_.search_upsert(seq, search_doc(lead));
+    engine_.search_touched(seq);
     return WriteResult{WriteOutcome::ok, {}, lead, true};
   });
 }
@@ -332,7 +326,7 @@ WriteResult SqliteLeadStore::mutate_one(Connection& c, std::int64_t org, const s
     write_row(c, org, row->seq, next);
     if (next.tags != row->lead.tags) write_tags(c, org, row->seq, next.tags);
     for (const auto& a : change->activities) write_activity(c, org, a);
-    if (search_doc(next) != search_doc(row->lead)) engine_.search_upsert(row->seq, search_doc(next));
+    if (!same_search_text(next, row->lead)) engine_.search_touched(row->seq);
     c.exec("RELEASE lead_change");
   } catch (const DbError& e) {
     c.exec("ROLLBACK TO lead_change");
@@ -379,7 +373,7 @@ Task<WriteResult> SqliteLeadStore::delete_lead(std::string org_id, std::string l
       seq = s.integer(0);
     }
     c.prepare("DELETE FROM leads WHERE seq = ?").bind(1, seq).run();
-    engine_.search_remove(seq);
+    engine_.search_touched(seq);
     engine_.lead_changed(lead_id);
     write_activity(c, *org, activity);
     return WriteResult{WriteOutcome::ok, {}, std::nullopt, true};
@@ -563,11 +557,7 @@ struct ClearRowSet {
 SearchPlanner make_search_planner(Connection& c, const ReadTuning bands, std::int64_t indexed_through) {
   return SearchPlanner{bands, indexed_through,
                        [&c, bands](const std::string& phrase) -> std::int64_t {
-                         std::int64_t rows = 0;
-                         {
-                           auto last = c.prepare("SELECT max(seq) FROM leads");
-                           if (last.step()) rows = last.integer(0);
-                         }
+                         const std::int64_t rows = SqliteStore::last_lead_seq(c);
                          if (rows <= bands.sample_rows) return 0;  // small enough to collect outright
                          auto sample =
                              c.prepare("SELECT count(*) FROM leads_search WHERE leads_search MATCH ? AND rowid > ?");
@@ -847,7 +837,7 @@ Task<std::int64_t> SqliteLeadStore::insert_leads(std::string org_id, std::vector
       if (c.changes() == 0) continue;
       ++inserted;
       std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
-      engine_.search_upsert(seq, search_doc(lead));
+      engine_.search_touched(seq);
       for (const auto& tag : lead.tags)
         c.prepare("INSERT OR IGNORE INTO lead_tags (org, tag, lead) VALUES (?, ?, ?)")
             .bind(1, *org)

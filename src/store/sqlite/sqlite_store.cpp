@@ -1,12 +1,21 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <filesystem>
-#include <map>
+#include <set>
 
 #include "common/json.h"
 #include "store/sqlite/lead_store.h"
 
 namespace lms::store::sqlite {
+
+namespace {
+
+// A lead's search document: name, email, company and the digits of the phone, for rows of
+// `leads`. The one definition; both the writer's flush and the backlog indexer use it.
+constexpr const char* kSearchDocument =
+    "name || ' ' || coalesce(email, '') || ' ' || coalesce(company, '') || ' ' || substr(coalesce(phone, ''), 2)";
+
+}  // namespace
 
 using accounts::Organization;
 using accounts::User;
@@ -52,7 +61,7 @@ void SqliteStore::writer_loop() {
     std::vector<WriteJob> batch;
     {
       std::unique_lock lock(write_mutex_);
-      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty() || search_behind_; });
+      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty() || index_when_idle(); });
       if (write_queue_.empty() && stopping_) return;  // every queued write is done; the index can wait
       while (!write_queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(write_queue_.front()));
@@ -76,7 +85,7 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
   try {
     c.prepare("BEGIN IMMEDIATE").run();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto search_mark = search_changes_.size();
+      auto search_mark = search_touched_.size();
       c.prepare("SAVEPOINT job").run();
       try {
         batch[i].run(c);
@@ -85,7 +94,7 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
         errors[i] = std::current_exception();
         c.prepare("ROLLBACK TO job").run();
         c.prepare("RELEASE job").run();
-        search_changes_.resize(search_mark);
+        search_touched_.resize(search_mark);
       }
     }
     flush_search();
@@ -99,7 +108,7 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
     } catch (...) {
     }
     for (auto& e : errors) e = error;
-    search_changes_.clear();
+    search_touched_.clear();
   }
   // Committed or not, the cached copies of what the batch touched are dropped before any
   // caller hears back, so nobody reads a lead older than their own write.
@@ -113,28 +122,24 @@ std::int64_t SqliteStore::search_indexed_through(Connection& c) {
   return s.step() ? s.integer(0) : 0;
 }
 
-void SqliteStore::note_search_backlog(Connection& c) {
+std::int64_t SqliteStore::last_lead_seq(Connection& c) {
   auto s = c.prepare("SELECT coalesce(max(seq), 0) FROM leads");
-  std::int64_t last = s.step() ? s.integer(0) : 0;
-  search_behind_by_ = std::max<std::int64_t>(0, last - search_indexed_through(c));
-  search_behind_ = index_tuning_.when_idle && search_behind_by_ > 0;
+  return s.step() ? s.integer(0) : 0;
+}
+
+void SqliteStore::note_search_backlog(Connection& c) {
+  search_behind_by_ = std::max<std::int64_t>(0, last_lead_seq(c) - search_indexed_through(c));
 }
 
 std::int64_t SqliteStore::index_search_tail(Connection& c, std::int64_t max_rows) {
   const std::int64_t from = search_indexed_through(c);
-  auto last_stmt = c.prepare("SELECT coalesce(max(seq), 0) FROM leads");
-  const std::int64_t last = last_stmt.step() ? last_stmt.integer(0) : 0;
+  const std::int64_t last = last_lead_seq(c);
   if (last <= from) return 0;
   const std::int64_t through = std::min(last, from + max_rows);
-  // The document is search_doc() (lead_store.cpp) in SQL; rows go in rowid order, in one
-  // statement, so FTS5 writes one segment for the whole chunk.
-  c.prepare(
-       "INSERT INTO leads_search (rowid, doc) SELECT seq, name || ' ' || coalesce(email, '') || ' ' || "
-       "coalesce(company, '') || ' ' || substr(coalesce(phone, ''), 2) FROM leads WHERE seq > ? AND seq <= ? "
-       "ORDER BY seq")
-      .bind(1, from)
-      .bind(2, through)
-      .run();
+  // Rows in rowid order, in one statement, so FTS5 writes one segment for the whole chunk.
+  static const std::string index_range = std::string("INSERT INTO leads_search (rowid, doc) SELECT seq, ") +
+                                         kSearchDocument + " FROM leads WHERE seq > ? AND seq <= ? ORDER BY seq";
+  c.prepare(index_range.c_str()).bind(1, from).bind(2, through).run();
   c.prepare("UPDATE search_progress SET indexed_through = ? WHERE id = 1").bind(1, through).run();
   return through - from;
 }
@@ -152,50 +157,35 @@ void SqliteStore::index_search_tail_now() {
     } catch (...) {
     }
     // Tried again after the next write batch, not in a loop against a failing disk.
-    search_behind_ = false;
+    search_behind_by_ = 0;
   }
 }
 
 void SqliteStore::flush_search() {
-  if (search_changes_.empty()) return;
-  Connection& c = *writer_conn_;
-  // A row changed several times in one batch (or changed, then deleted) counts once, in its
-  // last state. Every touched row is removed from the index, then the living ones inserted in
-  // rowid order: FTS5 flushes its pending terms whenever a rowid arrives out of order, so an
-  // unordered batch would write one tiny segment per row and spend its time merging them.
   // Rows above the indexed mark are not in the index; index_search_tail writes them later
-  // from their state at that time.
-  const std::int64_t indexed_through = search_indexed_through(c);
-  std::map<std::int64_t, const std::optional<std::string>*> last;
-  for (const auto& [seq, doc] : search_changes_)
-    if (seq <= indexed_through) last[seq] = &doc;
-  if (last.empty()) {
-    search_changes_.clear();
-    return;
+  // from their state at that time. Every touched row below it is removed from the index, then
+  // rewritten from its committed-to-be state if it still exists, in rowid order: FTS5 flushes
+  // its pending terms whenever a rowid arrives out of order, so an unordered batch would write
+  // one tiny segment per row and spend its time merging them.
+  std::set<std::int64_t> rows;
+  if (!search_touched_.empty()) {
+    const std::int64_t indexed_through = search_indexed_through(*writer_conn_);
+    for (auto seq : search_touched_)
+      if (seq <= indexed_through) rows.insert(seq);
   }
-  std::string removals = json::build([&](json::Writer& w) {
+  search_touched_.clear();
+  if (rows.empty()) return;
+  Connection& c = *writer_conn_;
+  std::string seqs = json::build([&](json::Writer& w) {
     w.StartArray();
-    for (const auto& [seq, doc] : last) w.Int64(seq);
+    for (auto seq : rows) w.Int64(seq);
     w.EndArray();
   });
-  c.prepare("DELETE FROM leads_search WHERE rowid IN (SELECT value FROM json_each(?))").bind(1, removals).run();
-  std::string docs = json::build([&](json::Writer& w) {
-    w.StartArray();
-    for (const auto& [seq, doc] : last) {
-      if (!*doc) continue;
-      w.StartArray();
-      w.Int64(seq);
-      json::string(w, **doc);
-      w.EndArray();
-    }
-    w.EndArray();
-  });
-  c.prepare(
-       "INSERT INTO leads_search (rowid, doc) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-       "FROM json_each(?)")
-      .bind(1, docs)
-      .run();
-  search_changes_.clear();
+  c.prepare("DELETE FROM leads_search WHERE rowid IN (SELECT value FROM json_each(?))").bind(1, seqs).run();
+  static const std::string rewrite = std::string("INSERT INTO leads_search (rowid, doc) SELECT seq, ") +
+                                     kSearchDocument +
+                                     " FROM leads WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq";
+  c.prepare(rewrite.c_str()).bind(1, seqs).run();
 }
 
 void SqliteStore::close() {
@@ -236,11 +226,8 @@ Task<void> SqliteStore::settle() {
 }
 
 Task<std::int64_t> SqliteStore::search_backlog() {
-  co_return co_await read([](Connection& c) {
-    auto s = c.prepare(
-        "SELECT coalesce((SELECT max(seq) FROM leads), 0) - indexed_through FROM search_progress WHERE id = 1");
-    return s.step() ? std::max<std::int64_t>(0, s.integer(0)) : std::int64_t{0};
-  });
+  co_return co_await read(
+      [](Connection& c) { return std::max<std::int64_t>(0, last_lead_seq(c) - search_indexed_through(c)); });
 }
 
 Task<bool> SqliteStore::ping() {

@@ -68,6 +68,8 @@ class SqliteStore final : public Store, private AccountStore {
   Task<std::int64_t> search_backlog();
   // The search index holds exactly the living rows with seq up to this mark.
   static std::int64_t search_indexed_through(Connection& c);
+  // The highest row key in use (0 for no leads).
+  static std::int64_t last_lead_seq(Connection& c);
 
  private:
   friend class SqliteLeadStore;
@@ -99,16 +101,16 @@ class SqliteStore final : public Store, private AccountStore {
     if constexpr (!std::is_void_v<Result>) co_return std::move(*slot);
   }
 
-  // Search index changes of the current write batch, applied in two statements just before
-  // COMMIT. Writer thread only.
-  // Both record the latest state per row in order; flush_search applies only the last one.
-  void search_upsert(std::int64_t seq, std::string doc) { search_changes_.emplace_back(seq, std::move(doc)); }
-  void search_remove(std::int64_t seq) { search_changes_.emplace_back(seq, std::nullopt); }
+  // Records that the current job inserted, changed the searchable text of, or deleted row
+  // `seq`; just before COMMIT, flush_search rewrites the index entries of the touched rows from
+  // their final state, in two statements. Writer thread only.
+  void search_touched(std::int64_t seq) { search_touched_.push_back(seq); }
   void flush_search();
   // Indexes up to max_rows rows past the mark and moves it; returns how many.
   static std::int64_t index_search_tail(Connection& c, std::int64_t max_rows);
   void index_search_tail_now();  // one chunk, in its own transaction
   void note_search_backlog(Connection& c);
+  bool index_when_idle() const { return index_tuning_.when_idle && search_behind_by_ > 0; }
   // Records that the current job changed (or deleted) a lead: its cache entry is dropped once
   // the batch commits, before any caller is answered. Writer thread only.
   void lead_changed(const std::string& lead_id) { changed_leads_.push_back(lead_id); }
@@ -158,18 +160,16 @@ class SqliteStore final : public Store, private AccountStore {
   std::string path_;
   ReadTuning read_tuning_;
   IndexTuning index_tuning_;
-  // Rows past the search index's mark as of the last commit, and whether the writer should
-  // index them before waiting for work. Writer thread only (read in its wait predicate).
+  // Rows past the search index's mark as of the last commit. Writer thread only (read in its
+  // wait predicate).
   std::int64_t search_behind_by_ = 0;
-  bool search_behind_ = false;
   std::unique_ptr<Connection> writer_conn_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
   std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
   bool stopping_ = false;             // guarded by write_mutex_
-  // (row, its new search text or nullopt when the row is gone), in write order; writer thread only
-  std::vector<std::pair<std::int64_t, std::optional<std::string>>> search_changes_;
+  std::vector<std::int64_t> search_touched_;  // rows, in write order; writer thread only
   std::vector<std::string> changed_leads_;  // writer thread only
   LeadCache lead_cache_;
   std::thread writer_;
