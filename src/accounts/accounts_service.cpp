@@ -25,8 +25,9 @@ Role checked_role(const std::string& text) {
 
 }  // namespace
 
-AccountsService::AccountsService(store::AccountStore& store, AccountDirectory& directory, auth::AuthService& auth)
-    : store_(store), directory_(directory), auth_(auth) {}
+AccountsService::AccountsService(store::AccountStore& store, AccountDirectory& directory, auth::AuthService& auth,
+                                 realtime::EventBus* events)
+    : store_(store), directory_(directory), auth_(auth), events_(events) {}
 
 store::Task<std::vector<User>> AccountsService::list_users(const Principal& caller) {
   require_admin_or_manager(caller);
@@ -81,6 +82,13 @@ store::Task<User> AccountsService::update_user(const Principal& caller, std::str
   auto updated = co_await store_.update_user(caller.organization_id, user_id, std::move(patch));
   if (!updated) throw ApiError::not_found("user not found");
   directory_.put(*updated);
+  if (events_ && changes.active == false) {
+    realtime::Event event;
+    event.kind = realtime::EventKind::user_deactivated;
+    event.organization_id = updated->organization_id;
+    event.user_id = updated->id;
+    events_->publish(std::move(event));
+  }
   co_return *updated;
 }
 

@@ -9,6 +9,7 @@
 
 #include "accounts/directory.h"
 #include "auth/auth_service.h"
+#include "realtime/event_bus.h"
 #include "store/store.h"
 
 namespace lms::accounts {
@@ -34,7 +35,9 @@ struct OrganizationChanges {
 
 class AccountsService {
  public:
-  AccountsService(store::AccountStore& store, AccountDirectory& directory, auth::AuthService& auth);
+  // A deactivation is announced on `events` (when given), so the user's sockets close.
+  AccountsService(store::AccountStore& store, AccountDirectory& directory, auth::AuthService& auth,
+                  realtime::EventBus* events = nullptr);
 
   store::Task<std::vector<User>> list_users(const Principal& caller);
   store::Task<User> get_user(const Principal& caller, std::string user_id);
@@ -50,6 +53,7 @@ class AccountsService {
   store::AccountStore& store_;
   AccountDirectory& directory_;
   auth::AuthService& auth_;
+  realtime::EventBus* events_;
 };
 
 }  // namespace lms::accounts

@@ -115,6 +115,7 @@ void register_routes(http::Router& router, Services& services) {
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
   leads::add_lead_routes(router, services.leads);
+  services.realtime.add_routes(router);
 }
 
 int serve(const ops::ServeConfig& config) {
@@ -130,8 +131,9 @@ int serve(const ops::ServeConfig& config) {
   accounts::AccountDirectory directory(store->accounts(), std::chrono::seconds(5));
   auth::AuthService auth(store->accounts(), directory, signer, hasher, hashing.get_executor(),
                          auth::AuthSettings{config.access_ttl, config.refresh_ttl});
-  accounts::AccountsService accounts(store->accounts(), directory, auth);
-  leads::LeadsService leads(store->leads(), directory, cursors);
+  realtime::LocalEventBus events;
+  accounts::AccountsService accounts(store->accounts(), directory, auth, &events);
+  leads::LeadsService leads(store->leads(), directory, cursors, &events);
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::io_context*> context_ptrs;
@@ -139,6 +141,10 @@ int serve(const ops::ServeConfig& config) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
     context_ptrs.push_back(contexts.back().get());
   }
+  realtime::Hub hub(context_ptrs, events,
+                    realtime::HubSettings{realtime::SessionLimits{config.ping_interval, config.ping_timeout,
+                                                                  config.socket_max_payload, config.socket_queue_limit}});
+  realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;
   http::Dispatcher dispatcher(router, [&auth](std::string_view token) { return auth.authenticate(token); },
@@ -151,7 +157,9 @@ int serve(const ops::ServeConfig& config) {
       [](int status, std::string_view reason, const http::ClientInfo& client) {
         ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();
       });
-  Services services{*store, auth, accounts, leads, [&server] { return server.draining(); }};
+  server.set_upgrade_handler(
+      [&realtime](http::Request& request, boost::beast::tcp_stream& stream) { return realtime.take_upgrade(request, stream); });
+  Services services{*store, auth, accounts, leads, realtime, [&server] { return server.draining(); }};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -172,6 +180,7 @@ int serve(const ops::ServeConfig& config) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
   server.start();
+  hub.start();
 
   asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);
   auto stop_all = [&] {
@@ -184,6 +193,7 @@ int serve(const ops::ServeConfig& config) {
         int signal = co_await signals.async_wait(asio::use_awaitable);
         ops::LogLine("draining").num("signal", signal).num("open_connections", static_cast<std::int64_t>(server.open_connections())).info();
         server.begin_drain();
+        hub.close_all();  // sockets reconnect to another instance, or to this one after restart
         // A second signal stops at once.
         signals.async_wait([&](boost::system::error_code ec, int) {
           if (!ec) stop_all();

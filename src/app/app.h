@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "leads/leads_service.h"
 #include "ops/config.h"
+#include "realtime/endpoint.h"
 #include "store/store.h"
 
 namespace lms::app {
@@ -41,6 +42,7 @@ struct Services {
   auth::AuthService& auth;
   accounts::AccountsService& accounts;
   leads::LeadsService& leads;
+  realtime::Endpoint& realtime;
   std::function<bool()> draining;
 };
 

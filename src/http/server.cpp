@@ -215,6 +215,7 @@ asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, c
 
 asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
   open_connections_.fetch_add(1, std::memory_order_relaxed);
+  bool handed_off = false;
   try {
     while (!draining_) {
       bhttp::request_parser<bhttp::string_body> parser;
@@ -223,6 +224,10 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       bool rejected = false;
       if (!co_await read_request(*conn, parser, rejected)) break;
       Request& request = parser.get();
+      if (upgrade_ && request.count(bhttp::field::upgrade) && upgrade_(request, conn->stream)) {
+        handed_off = true;
+        break;
+      }
       Reply reply = co_await handler_(request, conn->client);
       Response& response = reply.response;
       bool keep_alive = request.keep_alive() && !draining_;
@@ -241,9 +246,11 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     // A handler must not throw (the dispatcher answers every error); if one does, this
     // connection ends and the server keeps serving the others.
   }
-  error_code ec;
-  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  conn->stream.close();
+  if (!handed_off) {
+    error_code ec;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn->stream.close();
+  }
   {
     std::lock_guard lock(connections_mutex_);
     connections_.erase(conn.get());

@@ -23,6 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/beast/core/tcp_stream.hpp>
+
 #include "http/types.h"
 
 namespace lms::http {
@@ -39,6 +41,10 @@ struct ClientInfo {
   std::string address;
 };
 
+// Offered every request that asks for a protocol upgrade (WebSocket). Returns true when it
+// took the connection over (it moved from the stream); the server then forgets it.
+using UpgradeHandler = std::function<bool(Request&, beast::tcp_stream&)>;
+
 using RequestHandler = std::function<asio::awaitable<Reply>(Request&, const ClientInfo&)>;
 // Called for requests the server answers itself (oversized, malformed): status and reason.
 using RejectLogger = std::function<void(int status, std::string_view reason, const ClientInfo&)>;
@@ -52,6 +58,7 @@ class Server {
   // Binds and listens; returns the bound port (useful with port 0).
   std::uint16_t listen(const std::string& address, std::uint16_t port);
   void start();
+  void set_upgrade_handler(UpgradeHandler handler) { upgrade_ = std::move(handler); }
   // Stops accepting and closes idle connections. In-flight requests finish.
   void begin_drain();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
@@ -69,6 +76,7 @@ class Server {
   ServerLimits limits_;
   RequestHandler handler_;
   RejectLogger on_reject_;
+  UpgradeHandler upgrade_;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> draining_{false};
   std::atomic<std::size_t> open_connections_{0};

@@ -1,6 +1,7 @@
 #include "leads/leads_service.h"
 
 #include <charconv>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/errors.h"
@@ -8,6 +9,7 @@
 #include "common/json.h"
 #include "common/validate.h"
 #include "leads/phone.h"
+#include "leads/render.h"
 
 namespace lms::leads {
 
@@ -135,8 +137,34 @@ NormalizedFields normalize(const LeadInput& in, std::string_view region) {
   return f;
 }
 
-LeadsService::LeadsService(store::LeadStore& store, accounts::AccountDirectory& directory, const CursorCodec& cursors)
-    : store_(store), directory_(directory), cursors_(cursors) {}
+LeadsService::LeadsService(store::LeadStore& store, accounts::AccountDirectory& directory, const CursorCodec& cursors,
+                           realtime::EventBus* events)
+    : store_(store), directory_(directory), cursors_(cursors), events_(events) {}
+
+void LeadsService::announce(realtime::EventKind kind, const Lead& lead, const std::optional<std::string>& previous) {
+  if (!events_) return;
+  realtime::Event event;
+  event.organization_id = lead.organization_id;
+  event.assignee = lead.assigned_to.value_or("");
+  if (kind == realtime::EventKind::lead_updated && previous != lead.assigned_to) {
+    event.kind = realtime::EventKind::lead_assigned;
+    event.previous_assignee = previous.value_or("");
+    event.payload = json::build([&](json::Writer& w) {
+      w.StartObject();
+      json::key(w, "lead");
+      write_lead(w, lead);
+      json::key(w, "from");
+      previous ? json::string(w, *previous) : (void)w.Null();
+      json::key(w, "to");
+      lead.assigned_to ? json::string(w, *lead.assigned_to) : (void)w.Null();
+      w.EndObject();
+    });
+  } else {
+    event.kind = kind;
+    event.payload = lead_json(lead);
+  }
+  events_->publish(std::move(event));
+}
 
 store::Task<std::string> LeadsService::region_of(const std::string& org_id) {
   auto org = co_await directory_.organization(org_id);
@@ -188,6 +216,7 @@ store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
   Activity created = make_activity(lead.id, "created", caller.user_id, "{}", now);
   auto result = co_await store_.insert_lead(lead, std::move(created));
   if (result.outcome == store::WriteOutcome::duplicate) throw_duplicate(result.existing_id);
+  announce(realtime::EventKind::lead_created, lead);
   co_return lead;
 }
 
@@ -208,8 +237,10 @@ store::Task<Lead> LeadsService::update(Principal caller, std::string id, LeadInp
     if (caller.role != Role::agent) co_await check_assignee(caller, new_assignee);
   }
   Millis now = now_ms();
+  std::optional<std::string> previous_assignee;
   store::LeadMutation mutate = [&](const Lead& current) -> std::optional<store::LeadChange> {
     if (caller.role == Role::agent && current.assigned_to != caller.user_id) throw ApiError::not_found("lead not found");
+    previous_assignee = current.assigned_to;
     if (if_match && *if_match != current.version)
       throw ApiError(412, "precondition_failed", "the lead has changed since version " + std::to_string(*if_match));
     if (caller.role == Role::agent && input.assigned_to && new_assignee != current.assigned_to)
@@ -234,6 +265,7 @@ store::Task<Lead> LeadsService::update(Principal caller, std::string id, LeadInp
   auto result = co_await store_.update_lead(caller.organization_id, id, std::move(mutate));
   if (result.outcome == store::WriteOutcome::not_found) throw ApiError::not_found("lead not found");
   if (result.outcome == store::WriteOutcome::duplicate) throw_duplicate(result.existing_id);
+  if (result.changed) announce(realtime::EventKind::lead_updated, *result.lead, previous_assignee);
   co_return std::move(*result.lead);
 }
 
@@ -242,9 +274,24 @@ store::Task<void> LeadsService::remove(Principal caller, std::string id) {
     co_await get(caller, id);  // 404 unless it is the agent's own lead
     throw ApiError::forbidden("agents may not delete leads");
   }
+  // Read first for the audience of `lead:deleted` (the assigned agent hears it too).
+  std::optional<Lead> before;
+  if (events_) before = co_await store_.find_lead(caller.organization_id, id);
   Activity deleted = make_activity(id, "deleted", caller.user_id, "{}", now_ms());
   auto result = co_await store_.delete_lead(caller.organization_id, id, std::move(deleted));
   if (result.outcome == store::WriteOutcome::not_found) throw ApiError::not_found("lead not found");
+  if (events_) {
+    realtime::Event event;
+    event.kind = realtime::EventKind::lead_deleted;
+    event.organization_id = caller.organization_id;
+    event.assignee = before && before->assigned_to ? *before->assigned_to : std::string();
+    event.payload = json::build([&](json::Writer& w) {
+      w.StartObject();
+      json::field(w, "id", id);
+      w.EndObject();
+    });
+    events_->publish(std::move(event));
+  }
 }
 
 store::Task<std::int64_t> LeadsService::bulk_update(Principal caller, BulkRequest request) {
@@ -263,7 +310,9 @@ store::Task<std::int64_t> LeadsService::bulk_update(Principal caller, BulkReques
     co_await check_assignee(caller, assignee);
   }
   Millis now = now_ms();
+  std::unordered_map<std::string, std::optional<std::string>> previous_assignees;
   store::LeadMutation mutate = [&](const Lead& current) -> std::optional<store::LeadChange> {
+    previous_assignees[current.id] = current.assigned_to;
     Lead next = current;
     if (request.status) next.status = *request.status;
     if (request.assigned_to) next.assigned_to = assignee;
@@ -274,6 +323,7 @@ store::Task<std::int64_t> LeadsService::bulk_update(Principal caller, BulkReques
     return store::LeadChange{std::move(next), std::move(activities)};
   };
   auto changed = co_await store_.bulk_update(caller.organization_id, std::move(request.ids), std::move(mutate));
+  for (const auto& lead : changed) announce(realtime::EventKind::lead_updated, lead, previous_assignees[lead.id]);
   co_return static_cast<std::int64_t>(changed.size());
 }
 

@@ -13,6 +13,7 @@
 #include "accounts/directory.h"
 #include "leads/cursor.h"
 #include "leads/model.h"
+#include "realtime/event_bus.h"
 #include "store/store.h"
 
 namespace lms::leads {
@@ -57,7 +58,9 @@ std::vector<std::string> normalize_tags(const std::vector<std::string>& tags);
 
 class LeadsService {
  public:
-  LeadsService(store::LeadStore& store, accounts::AccountDirectory& directory, const CursorCodec& cursors);
+  // Every change is announced on `events` (when given) after it is stored.
+  LeadsService(store::LeadStore& store, accounts::AccountDirectory& directory, const CursorCodec& cursors,
+               realtime::EventBus* events = nullptr);
 
   store::Task<Lead> create(accounts::Principal caller, LeadInput input);
   store::Task<Lead> get(accounts::Principal caller, std::string id);
@@ -77,10 +80,13 @@ class LeadsService {
   LeadQuery parse_query(const accounts::Principal& caller, const ListRequest& request, bool paged) const;
   store::Task<void> check_assignee(const accounts::Principal& caller, const std::optional<std::string>& user_id);
   store::Task<std::string> region_of(const std::string& org_id);
+  // `lead:assigned` when the assignee changed (`previous` differs), else `kind`.
+  void announce(realtime::EventKind kind, const Lead& lead, const std::optional<std::string>& previous = {});
 
   store::LeadStore& store_;
   accounts::AccountDirectory& directory_;
   const CursorCodec& cursors_;
+  realtime::EventBus* events_;
 };
 
 }  // namespace lms::leads

@@ -128,6 +128,14 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                   "how long a keep-alive connection may wait for its next request", "60s");
   duration_option(app, "--shutdown-timeout", c.shutdown_timeout, "LMS_SHUTDOWN_TIMEOUT",
                   "on SIGTERM, how long in-flight requests may take to finish", "10s");
+  duration_option(app, "--ping-interval", c.ping_interval, "LMS_PING_INTERVAL",
+                  "real-time heartbeat: how often the server pings each socket", "25s");
+  duration_option(app, "--ping-timeout", c.ping_timeout, "LMS_PING_TIMEOUT",
+                  "real-time heartbeat: how long a socket may take to answer a ping", "20s");
+  size_option(app, "--socket-max-payload", c.socket_max_payload, "LMS_SOCKET_MAX_PAYLOAD",
+              "largest real-time message or polling body a client may send", "1MB");
+  size_option(app, "--socket-queue-limit", c.socket_queue_limit, "LMS_SOCKET_QUEUE_LIMIT",
+              "bytes queued for one socket before it counts as too slow and is disconnected", "1MB");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

@@ -31,6 +31,10 @@ struct ServeConfig {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::size_t socket_max_payload = 1024 * 1024;
+  std::size_t socket_queue_limit = 1024 * 1024;
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login

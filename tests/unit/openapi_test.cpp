@@ -93,7 +93,11 @@ RouteTable real_routes() {
       auth::AuthService auth(store.accounts(), directory, signer, hasher, hashing.get_executor(), auth::AuthSettings{});
       accounts::AccountsService accounts(store.accounts(), directory, auth);
       leads::LeadsService leads(store.leads(), directory, cursors);
-      Services services{store, auth, accounts, leads, [] { return false; }};
+      boost::asio::io_context io;
+      realtime::LocalEventBus events;
+      realtime::Hub hub({&io}, events, realtime::HubSettings{});
+      realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
+      Services services{store, auth, accounts, leads, realtime, [] { return false; }};
       http::Router router;
       register_routes(router, services);
       for (const auto& route : router.routes())

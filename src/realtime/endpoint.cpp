@@ -1,0 +1,375 @@
+#include "realtime/endpoint.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <rapidjson/document.h>
+#include <sodium.h>
+
+#include "auth/tokens.h"
+#include "common/json.h"
+#include "ops/log.h"
+#include "realtime/packets.h"
+
+namespace lms::realtime {
+
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using http::bhttp::status;
+using http::bhttp::verb;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::string_view kPath = "/socket.io";
+
+// Engine.IO's error body for transport-level HTTP errors.
+http::Response eio_error(status code, int eio_code, std::string_view message) {
+  auto res = http::json_response(code, json::build([&](json::Writer& w) {
+                                   w.StartObject();
+                                   json::key(w, "code");
+                                   w.Int(eio_code);
+                                   json::field(w, "message", message);
+                                   w.EndObject();
+                                 }));
+  return res;
+}
+
+http::Response text_response(std::string body) {
+  http::Response res{status::ok, 11};
+  res.set(http::bhttp::field::content_type, "text/plain; charset=UTF-8");
+  res.set(http::bhttp::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return http::url_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+std::string new_socket_id() {
+  unsigned char bytes[15];
+  randombytes_buf(bytes, sizeof bytes);
+  return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+bool is_socketio_path(std::string_view path) { return path == kPath || path == "/socket.io/"; }
+
+std::optional<std::string> token_of(std::string_view connect_data) {
+  if (connect_data.empty()) return std::nullopt;
+  rapidjson::Document doc;
+  doc.Parse(connect_data.data(), connect_data.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto it = doc.FindMember("token");
+  if (it == doc.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() == 0) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+// The WebSocket side of one session: a reader (the connection's coroutine) and a writer
+// that drains the session's queue. Wakes come from any thread, as posts to this executor.
+struct WsConnection final : Waker, std::enable_shared_from_this<WsConnection> {
+  explicit WsConnection(beast::tcp_stream stream)
+      : ws(std::move(stream)), timer(ws.get_executor(), asio::steady_timer::time_point::max()) {}
+
+  void wake(bool closing) override {
+    asio::post(ws.get_executor(), [self = shared_from_this(), closing] {
+      self->timer.cancel();
+      // A writer stuck on a client that does not read would never see the close: end the
+      // connection under it.
+      if (closing && self->writing) self->shut();
+    });
+  }
+
+  void shut() {
+    error_code ec;
+    beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws).socket().close(ec);
+  }
+
+  websocket::stream<beast::tcp_stream> ws;
+  asio::steady_timer timer;
+  bool writing = false;
+};
+
+asio::awaitable<void> write_loop(std::shared_ptr<WsConnection> conn, std::shared_ptr<Session> session) {
+  session->set_waker(conn);
+  error_code ec;
+  for (;;) {
+    auto batch = session->take();
+    conn->writing = true;
+    for (auto& packet : batch.packets) {
+      co_await conn->ws.async_write(asio::buffer(*packet), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    conn->writing = false;
+    if (ec) {
+      session->close(CloseReason::transport_error);
+      break;
+    }
+    if (batch.closed) break;
+    if (batch.packets.empty()) {
+      conn->timer.expires_at(asio::steady_timer::time_point::max());
+      co_await conn->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      ec = {};
+    }
+  }
+  session->clear_waker(conn);
+  conn->shut();
+}
+
+// Reads one text message; nullopt when the connection ended or sent something else.
+asio::awaitable<std::optional<std::string>> read_text(websocket::stream<beast::tcp_stream>& ws) {
+  beast::flat_buffer buffer;  // per message: an idle socket holds no read buffer
+  error_code ec;
+  co_await ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || !ws.got_text()) co_return std::nullopt;
+  co_return beast::buffers_to_string(buffer.data());
+}
+
+}  // namespace
+
+Endpoint::Endpoint(Hub& hub, Authenticator authenticate) : hub_(hub), authenticate_(std::move(authenticate)) {}
+
+void Endpoint::add_routes(http::Router& router) {
+  const http::RouteOptions anyone{.authenticated = false};
+  router.add(verb::get, std::string(kPath), [this](http::RequestContext& ctx) { return poll(ctx); }, anyone);
+  router.add(verb::post, std::string(kPath), [this](http::RequestContext& ctx) { return post(ctx); }, anyone);
+}
+
+asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
+  if (ctx.query_param("EIO") != "4") co_return eio_error(status::bad_request, 5, "Unsupported protocol version");
+  if (ctx.query_param("transport") != "polling") co_return eio_error(status::bad_request, 0, "Transport unknown");
+  auto executor = co_await asio::this_coro::executor;
+  const auto& limits = hub_.settings().session;
+  auto sid = ctx.query_param("sid");
+  if (!sid) {
+    auto session = hub_.open_session(executor, Transport::polling);
+    co_return text_response(eio_open(session->sid(), true, static_cast<std::uint32_t>(limits.ping_interval.count()),
+                                     static_cast<std::uint32_t>(limits.ping_timeout.count()), limits.max_payload));
+  }
+  auto session = hub_.find(*sid);
+  if (!session) co_return eio_error(status::bad_request, 1, "Session ID unknown");
+  if (!session->begin_poll()) {
+    // Polling after the upgrade, or two polls at once: the client is confused; end it.
+    session->close(CloseReason::protocol_error);
+    co_return eio_error(status::bad_request, 3, "Bad request");
+  }
+  auto waker = std::make_shared<TimerWaker>(executor);
+  session->set_waker(waker);
+  Session::Batch batch;
+  for (;;) {
+    batch = session->take();
+    if (!batch.packets.empty() || batch.closed) break;
+    co_await waker->wait();
+  }
+  session->clear_waker(waker);
+  session->end_poll();
+  std::string body;
+  for (auto& packet : batch.packets) {
+    if (!body.empty()) body += kRecordSeparator;
+    body += *packet;
+  }
+  if (batch.closed) {
+    if (!body.empty()) body += kRecordSeparator;
+    body += '1';
+  }
+  co_return text_response(std::move(body));
+}
+
+asio::awaitable<http::Response> Endpoint::post(http::RequestContext& ctx) {
+  if (ctx.query_param("EIO") != "4") co_return eio_error(status::bad_request, 5, "Unsupported protocol version");
+  if (ctx.query_param("transport") != "polling") co_return eio_error(status::bad_request, 0, "Transport unknown");
+  auto sid = ctx.query_param("sid");
+  auto session = sid ? hub_.find(*sid) : nullptr;
+  if (!session) co_return eio_error(status::bad_request, 1, "Session ID unknown");
+  const std::string& body = ctx.request.body();
+  if (body.size() > hub_.settings().session.max_payload) {
+    session->close(CloseReason::protocol_error);
+    co_return eio_error(status::payload_too_large, 3, "Payload too large");
+  }
+  auto packets = decode_eio_payload(body);
+  if (!packets) {
+    session->close(CloseReason::protocol_error);
+    co_return eio_error(status::bad_request, 3, "Bad request");
+  }
+  for (auto& packet : *packets) {
+    // Views into `body`, which lives in the request for the whole loop.
+    std::string text(1, static_cast<char>(packet.type));
+    text += packet.data;
+    co_await on_packet(session, text);
+    if (session->closed()) break;
+  }
+  auto res = text_response("ok");
+  res.set(http::bhttp::field::content_type, "text/html");
+  co_return res;
+}
+
+asio::awaitable<void> Endpoint::on_packet(std::shared_ptr<Session> session, std::string_view text) {
+  auto packet = decode_eio(text);
+  if (!packet) {
+    session->close(CloseReason::protocol_error);
+    co_return;
+  }
+  switch (packet->type) {
+    case EioType::pong:
+      session->pong_received();
+      break;
+    case EioType::ping:
+      session->send("3" + std::string(packet->data));
+      break;
+    case EioType::message:
+      co_await on_socketio(session, packet->data);
+      break;
+    case EioType::close:
+      session->close(CloseReason::client_close);
+      break;
+    case EioType::noop:
+      break;
+    case EioType::open:
+    case EioType::upgrade:
+      session->close(CloseReason::protocol_error);
+      break;
+  }
+}
+
+asio::awaitable<void> Endpoint::on_socketio(std::shared_ptr<Session> session, std::string_view text) {
+  auto packet = decode_sio(text);
+  if (!packet) {
+    session->close(CloseReason::protocol_error);
+    co_return;
+  }
+  switch (packet->type) {
+    case SioType::connect: {
+      if (packet->nsp != "/") {
+        session->send(sio_connect_error(packet->nsp, "Invalid namespace"));
+        co_return;
+      }
+      if (session->principal()) co_return;
+      auto token = token_of(packet->data);
+      std::optional<accounts::Principal> principal;
+      if (token) {
+        try {
+          principal = co_await authenticate_(*token);
+        } catch (const std::exception&) {
+          principal.reset();
+        }
+      }
+      if (!principal) {
+        session->send(sio_connect_error("/", "unauthorized"));
+        co_return;
+      }
+      // The acknowledgement goes first, so no event can reach the client before it.
+      session->send(sio_connect_ok(new_socket_id()));
+      hub_.join(session, *principal);
+      co_return;
+    }
+    case SioType::disconnect:
+      if (packet->nsp == "/") hub_.leave(session);
+      co_return;
+    case SioType::event: {
+      if (packet->nsp != "/" || !packet->ack_id || !session->principal()) co_return;
+      if (event_name(packet->data) == "ping:ack")
+        session->send(sio_ack("/", *packet->ack_id, event_arguments(packet->data)));
+      co_return;
+    }
+    default:
+      co_return;  // acknowledgements from the client: lms asks for none
+  }
+}
+
+bool Endpoint::take_upgrade(http::Request& request, beast::tcp_stream& stream) {
+  std::string_view target = request.target();
+  if (!is_socketio_path(target.substr(0, target.find('?'))) || !websocket::is_upgrade(request)) return false;
+  asio::co_spawn(stream.get_executor(), serve_websocket(std::move(request), std::move(stream)), asio::detached);
+  return true;
+}
+
+asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tcp_stream stream) {
+  std::string_view target = request.target();
+  auto q = target.find('?');
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  auto eio = query_value(query, "EIO");
+  auto transport = query_value(query, "transport");
+  auto sid = query_value(query, "sid");
+  error_code ec;
+  if (eio != "4" || transport != "websocket") {
+    auto res = eio != "4" ? eio_error(status::bad_request, 5, "Unsupported protocol version")
+                          : eio_error(status::bad_request, 0, "Transport unknown");
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(5));
+    co_await http::bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    co_return;
+  }
+
+  const auto& limits = hub_.settings().session;
+  auto conn = std::make_shared<WsConnection>(std::move(stream));
+  auto& ws = conn->ws;
+  beast::get_lowest_layer(ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds(10);
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws.set_option(timeouts);
+  ws.read_message_max(limits.max_payload);
+  co_await ws.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  request = {};
+  if (ec) co_return;
+
+  auto executor = co_await asio::this_coro::executor;
+  std::shared_ptr<Session> session;
+  if (sid) {
+    session = hub_.find(*sid);
+    if (!session || !session->begin_upgrade()) {
+      conn->shut();
+      co_return;
+    }
+    // The probe: "2probe" → "3probe", then the pending poll is released with a noop and the
+    // client confirms with "5". Anything else abandons the upgrade (polling goes on).
+    auto probe = co_await read_text(ws);
+    if (probe != "2probe") {
+      session->abort_upgrade();
+      conn->shut();
+      co_return;
+    }
+    co_await ws.async_write(asio::buffer(std::string_view("3probe")), asio::redirect_error(asio::use_awaitable, ec));
+    session->send(std::string(1, '6'));
+    // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
+    std::optional<std::string> confirm;
+    if (!ec) confirm = co_await read_text(ws);
+    if (confirm != "5") {
+      session->abort_upgrade();
+      conn->shut();
+      co_return;
+    }
+    session->finish_upgrade();
+  } else {
+    session = hub_.open_session(executor, Transport::websocket);
+    session->send(eio_open(session->sid(), false, static_cast<std::uint32_t>(limits.ping_interval.count()),
+                           static_cast<std::uint32_t>(limits.ping_timeout.count()), limits.max_payload));
+  }
+
+  asio::co_spawn(executor, write_loop(conn, session), asio::detached);
+  for (;;) {
+    auto text = co_await read_text(ws);
+    if (!text) break;
+    co_await on_packet(session, *text);
+    if (session->closed()) break;
+  }
+  session->close(CloseReason::transport_error);  // no effect when already closed
+}
+
+}  // namespace lms::realtime

@@ -1,0 +1,213 @@
+#include "realtime/hub.h"
+
+#include <boost/asio/post.hpp>
+#include <sodium.h>
+
+#include "auth/tokens.h"
+#include "common/json.h"
+#include "realtime/packets.h"
+
+namespace lms::realtime {
+
+namespace {
+
+std::string new_session_id() {
+  unsigned char bytes[15];
+  randombytes_buf(bytes, sizeof bytes);
+  return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+Packet bulk_packet(const BulkCounts& counts) {
+  return std::make_shared<const std::string>(sio_event("leads:bulk", json::build([&](json::Writer& w) {
+                                                          w.StartObject();
+                                                          json::key(w, "created");
+                                                          w.Int64(counts.created);
+                                                          json::key(w, "updated");
+                                                          w.Int64(counts.updated);
+                                                          json::key(w, "deleted");
+                                                          w.Int64(counts.deleted);
+                                                          w.EndObject();
+                                                        })));
+}
+
+bool is_manager(accounts::Role role) { return role == accounts::Role::admin || role == accounts::Role::manager; }
+
+}  // namespace
+
+Hub::Hub(std::vector<asio::io_context*> contexts, EventBus& bus, HubSettings settings) : settings_(settings) {
+  for (auto* context : contexts) {
+    auto shard = std::make_unique<Shard>();
+    shard->context = context;
+    shard->tick = std::make_unique<asio::steady_timer>(*context);
+    shards_.push_back(std::move(shard));
+  }
+  bus.subscribe([this](const Event& event) { on_event(event); });
+}
+
+Hub::~Hub() = default;
+
+void Hub::start() {
+  for (auto& shard : shards_) schedule_tick(*shard);
+}
+
+std::shared_ptr<Session> Hub::open_session(asio::any_io_executor home, Transport transport) {
+  auto session = std::make_shared<Session>(new_session_id(), transport, std::move(home), settings_.session,
+                                           [this](Session& closed) { on_session_closed(closed); });
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.emplace(session->sid(), session);
+  }
+  if (stopping_) {
+    session->close(CloseReason::server_disconnect);
+    return session;
+  }
+  session->start_heartbeat();
+  return session;
+}
+
+std::shared_ptr<Session> Hub::find(const std::string& sid) const {
+  std::lock_guard lock(sessions_mutex_);
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::size_t Hub::sessions() const {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
+Hub::Shard& Hub::shard_of(const asio::any_io_executor& executor) {
+  for (auto& shard : shards_)
+    if (&executor.context() == static_cast<asio::execution_context*>(shard->context)) return *shard;
+  return *shards_.front();
+}
+
+void Hub::join(const std::shared_ptr<Session>& session, const accounts::Principal& principal) {
+  session->set_principal(principal);
+  connections_.fetch_add(1, std::memory_order_relaxed);
+  Shard& shard = shard_of(session->home());
+  asio::post(*shard.context, [&shard, session, principal, limit = settings_.bulk_threshold] {
+    // A session closed meanwhile has already had its removal posted (or will find nothing).
+    if (session->closed() || !session->principal()) return;
+    shard.by_org[principal.organization_id].emplace(session.get(), Receiver{session, principal, FloodGate{limit}});
+  });
+}
+
+void Hub::leave(const std::shared_ptr<Session>& session) {
+  auto principal = session->take_principal();
+  if (!principal) return;
+  connections_.fetch_sub(1, std::memory_order_relaxed);
+  Shard& shard = shard_of(session->home());
+  asio::post(*shard.context, [&shard, session, org = principal->organization_id] {
+    auto it = shard.by_org.find(org);
+    if (it == shard.by_org.end()) return;
+    it->second.erase(session.get());
+    if (it->second.empty()) shard.by_org.erase(it);
+  });
+}
+
+void Hub::on_session_closed(Session& session) {
+  std::shared_ptr<Session> self;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(session.sid());
+    if (it != sessions_.end()) {
+      self = std::move(it->second);
+      sessions_.erase(it);
+    }
+  }
+  if (self) leave(self);
+}
+
+void Hub::close_all() {
+  stopping_ = true;
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [sid, session] : sessions_) all.push_back(session);
+  }
+  for (auto& session : all) session->close(CloseReason::server_disconnect);
+}
+
+bool Hub::hears(const Receiver& receiver, const Event& event) {
+  const auto& who = receiver.principal;
+  if (who.organization_id != event.organization_id) return false;
+  if (is_manager(who.role)) return true;
+  switch (event.kind) {
+    case EventKind::lead_assigned:
+      return who.user_id == event.assignee || who.user_id == event.previous_assignee;
+    case EventKind::import_progress:
+    case EventKind::import_completed:
+      return who.user_id == event.user_id;
+    case EventKind::user_deactivated:
+      return false;
+    default:
+      return who.user_id == event.assignee;
+  }
+}
+
+void Hub::on_event(const Event& event) {
+  if (event.kind == EventKind::user_deactivated) {
+    for (auto& shard : shards_) {
+      asio::post(*shard->context, [s = shard.get(), event] {
+        auto it = s->by_org.find(event.organization_id);
+        if (it == s->by_org.end()) return;
+        std::vector<std::shared_ptr<Session>> ending;
+        for (auto& [raw, receiver] : it->second)
+          if (receiver.principal.user_id == event.user_id) ending.push_back(receiver.session);
+        for (auto& session : ending) {
+          session->send(sio_disconnect());
+          session->close(CloseReason::server_disconnect);
+        }
+      });
+    }
+    return;
+  }
+  if (event.kind == EventKind::import_progress || event.kind == EventKind::import_completed) {
+    std::lock_guard lock(progress_mutex_);
+    if (event.kind == EventKind::import_completed) progress_.finish(event.job_id);
+    else if (!progress_.admit(event, ProgressThrottle::Clock::now())) return;
+  }
+  auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+  for (auto& shard : shards_)
+    asio::post(*shard->context, [this, s = shard.get(), event, packet] { fan_out(*s, event, packet); });
+}
+
+void Hub::fan_out(Shard& shard, const Event& event, const Packet& packet) {
+  auto it = shard.by_org.find(event.organization_id);
+  if (it == shard.by_org.end()) return;
+  const bool lead_event = is_lead_event(event.kind);
+  for (auto& [raw, receiver] : it->second) {
+    if (!hears(receiver, event)) continue;
+    if (lead_event && !receiver.gate.admit(event.kind)) continue;
+    receiver.session->send(packet);
+  }
+}
+
+void Hub::schedule_tick(Shard& shard) {
+  shard.tick->expires_after(std::chrono::seconds(1));
+  shard.tick->async_wait([this, &shard](boost::system::error_code ec) {
+    if (ec) return;
+    tick(shard);
+    schedule_tick(shard);
+  });
+}
+
+void Hub::tick(Shard& shard) {
+  for (auto& [org, receivers] : shard.by_org)
+    for (auto& [raw, receiver] : receivers)
+      if (auto counts = receiver.gate.tick()) receiver.session->send(bulk_packet(*counts));
+
+  if (&shard != shards_.front().get()) return;
+  std::vector<Event> due;
+  {
+    std::lock_guard lock(progress_mutex_);
+    progress_.tick(ProgressThrottle::Clock::now(), [&](const Event& held) { due.push_back(held); });
+  }
+  for (auto& event : due) {
+    auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+    for (auto& s : shards_) asio::post(*s->context, [this, sp = s.get(), event, packet] { fan_out(*sp, event, packet); });
+  }
+}
+
+}  // namespace lms::realtime

@@ -1,0 +1,215 @@
+#include "realtime/session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace lms::realtime {
+
+const char* to_string(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::client_close: return "client close";
+    case CloseReason::transport_error: return "transport error";
+    case CloseReason::ping_timeout: return "ping timeout";
+    case CloseReason::protocol_error: return "protocol error";
+    case CloseReason::slow_consumer: return "slow consumer";
+    case CloseReason::server_disconnect: return "server disconnect";
+    case CloseReason::connect_timeout: return "connect timeout";
+  }
+  return "unknown";
+}
+
+Session::Session(std::string sid, Transport transport, asio::any_io_executor home, const SessionLimits& limits,
+                 CloseHandler on_close)
+    : sid_(std::move(sid)),
+      home_(std::move(home)),
+      limits_(limits),
+      on_close_(std::move(on_close)),
+      transport_(transport),
+      heartbeat_(home_) {}
+
+bool Session::send(Packet packet) {
+  bool overflow = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    if (queued_bytes_ + packet->size() > limits_.queue_limit_bytes) {
+      overflow = true;
+    } else {
+      queued_bytes_ += packet->size();
+      queue_.push_back(std::move(packet));
+      wake_locked();
+    }
+  }
+  if (overflow) {
+    close(CloseReason::slow_consumer);
+    return false;
+  }
+  return true;
+}
+
+Session::Batch Session::take() {
+  std::lock_guard lock(mutex_);
+  Batch batch;
+  batch.packets.swap(queue_);
+  queued_bytes_ = 0;
+  batch.closed = closed_.has_value();
+  wake_posted_ = false;
+  return batch;
+}
+
+void TimerWaker::wake(bool) {
+  asio::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+asio::awaitable<void> TimerWaker::wait() {
+  boost::system::error_code ec;
+  timer_.expires_at(asio::steady_timer::time_point::max());
+  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void Session::wake_locked(bool closing) {
+  if (!waker_ || (wake_posted_ && !closing)) return;
+  wake_posted_ = true;
+  waker_->wake(closing);
+}
+
+void Session::set_waker(std::shared_ptr<Waker> waker) {
+  std::lock_guard lock(mutex_);
+  waker_ = std::move(waker);
+  wake_posted_ = false;
+  if (!queue_.empty() || closed_) wake_locked(closed_.has_value());
+}
+
+void Session::clear_waker(const std::shared_ptr<Waker>& waker) {
+  std::lock_guard lock(mutex_);
+  if (waker_ == waker) waker_.reset();
+}
+
+void Session::close(CloseReason reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = reason;
+    wake_locked(true);
+  }
+  asio::post(home_, [self = shared_from_this()] { self->heartbeat_.cancel(); });
+  if (on_close_) on_close_(*this);
+}
+
+bool Session::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_.has_value();
+}
+
+std::optional<CloseReason> Session::close_reason() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+Transport Session::transport() const {
+  std::lock_guard lock(mutex_);
+  return transport_;
+}
+
+bool Session::begin_poll() {
+  std::lock_guard lock(mutex_);
+  if (polling_now_ || transport_ != Transport::polling) return false;
+  polling_now_ = true;
+  return true;
+}
+
+void Session::end_poll() {
+  std::lock_guard lock(mutex_);
+  polling_now_ = false;
+}
+
+bool Session::begin_upgrade() {
+  std::lock_guard lock(mutex_);
+  if (transport_ != Transport::polling || upgrading_ || closed_) return false;
+  upgrading_ = true;
+  return true;
+}
+
+void Session::finish_upgrade() {
+  std::lock_guard lock(mutex_);
+  transport_ = Transport::websocket;
+  upgrading_ = false;
+}
+
+void Session::abort_upgrade() {
+  std::lock_guard lock(mutex_);
+  upgrading_ = false;
+}
+
+void Session::start_heartbeat() {
+  asio::co_spawn(
+      home_,
+      [self = shared_from_this()]() -> asio::awaitable<void> {
+        const auto opened = std::chrono::steady_clock::now();
+        boost::system::error_code ec;
+        for (;;) {
+          self->heartbeat_.expires_after(self->limits_.ping_interval);
+          co_await self->heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (self->closed()) co_return;
+          if (!self->principal() && std::chrono::steady_clock::now() - opened >= self->limits_.connect_timeout) {
+            self->close(CloseReason::connect_timeout);
+            co_return;
+          }
+          {
+            std::lock_guard lock(self->mutex_);
+            self->pong_seen_ = false;
+          }
+          self->send(std::string(1, '2'));
+          // A pong cancels this wait, so the next interval starts from the pong.
+          self->heartbeat_.expires_after(self->limits_.ping_timeout);
+          co_await self->heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (self->closed()) co_return;
+          bool answered;
+          {
+            std::lock_guard lock(self->mutex_);
+            answered = self->pong_seen_;
+          }
+          if (!answered) {
+            self->close(CloseReason::ping_timeout);
+            co_return;
+          }
+        }
+      },
+      asio::detached);
+}
+
+void Session::pong_received() {
+  {
+    std::lock_guard lock(mutex_);
+    if (pong_seen_) return;
+    pong_seen_ = true;
+  }
+  asio::post(home_, [self = shared_from_this()] { self->heartbeat_.cancel(); });
+}
+
+void Session::set_principal(accounts::Principal principal) {
+  std::lock_guard lock(mutex_);
+  principal_ = std::move(principal);
+}
+
+std::optional<accounts::Principal> Session::take_principal() {
+  std::lock_guard lock(mutex_);
+  auto out = std::move(principal_);
+  principal_.reset();
+  return out;
+}
+
+std::optional<accounts::Principal> Session::principal() const {
+  std::lock_guard lock(mutex_);
+  return principal_;
+}
+
+std::size_t Session::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queued_bytes_;
+}
+
+}  // namespace lms::realtime

@@ -1,0 +1,151 @@
+// Session: one Engine.IO connection (one client), whatever its transport. It owns the
+// outbound queue (bounded: a client that cannot keep up is closed, never allowed to grow
+// memory), the heartbeat state, and the Socket.IO identity once the client has connected.
+//
+// Threads: a session is touched from several threads (the fan-out on a hub shard, the HTTP
+// requests of a polling client, the WebSocket connection's I/O thread), so its state is
+// guarded by one mutex held only for a few instructions. Whoever consumes the queue (a
+// pending long-poll or the WebSocket writer) registers a Waker: a timer on its own executor
+// that the session cancels when there is something to take.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accounts/model.h"
+
+namespace lms::realtime {
+
+namespace asio = boost::asio;
+
+using Packet = std::shared_ptr<const std::string>;  // Engine.IO packet text, shared by a fan-out
+
+enum class Transport { polling, websocket };
+
+enum class CloseReason {
+  client_close,     // the client sent a close packet or closed its transport
+  transport_error,  // read or write failed
+  ping_timeout,     // no pong within pingTimeout
+  protocol_error,   // malformed packet, overlapping polls, oversized payload
+  slow_consumer,    // outbound queue over its limit
+  server_disconnect,  // the server ended it (deactivated user, shutdown)
+  connect_timeout,  // no Socket.IO CONNECT in time
+};
+const char* to_string(CloseReason reason);
+
+struct SessionLimits {
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::uint64_t max_payload = 1'000'000;
+  std::size_t queue_limit_bytes = 1 << 20;
+  std::chrono::milliseconds connect_timeout{45'000};
+};
+
+// The consumer of a session's queue (a pending long-poll, a WebSocket writer). wake() is
+// called with the session's lock held: it must only post work to the consumer's executor.
+class Waker {
+ public:
+  virtual ~Waker() = default;
+  // Packets arrived, or the session closed (`closing`).
+  virtual void wake(bool closing) = 0;
+};
+
+// A Waker that cancels a timer the consumer waits on.
+class TimerWaker final : public Waker, public std::enable_shared_from_this<TimerWaker> {
+ public:
+  explicit TimerWaker(asio::any_io_executor executor) : timer_(executor, asio::steady_timer::time_point::max()) {}
+  void wake(bool) override;
+  // Waits until woken (returns at once if a wake was posted before).
+  asio::awaitable<void> wait();
+
+ private:
+  asio::steady_timer timer_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using CloseHandler = std::function<void(Session&)>;
+
+  Session(std::string sid, Transport transport, asio::any_io_executor home, const SessionLimits& limits,
+          CloseHandler on_close);
+
+  const std::string& sid() const { return sid_; }
+  const SessionLimits& limits() const { return limits_; }
+  asio::any_io_executor home() const { return home_; }
+
+  // Queues a packet for the client. Returns false when the session is closed; closes it
+  // (slow consumer) when the queue would exceed its byte limit.
+  bool send(Packet packet);
+  bool send(std::string packet) { return send(std::make_shared<const std::string>(std::move(packet))); }
+
+  struct Batch {
+    std::vector<Packet> packets;
+    bool closed = false;
+  };
+  // Takes every queued packet (the queue is then empty), and whether the session is closed.
+  Batch take();
+
+  // The consumer, woken when packets arrive or the session closes. At most one at a time.
+  void set_waker(std::shared_ptr<Waker> waker);
+  void clear_waker(const std::shared_ptr<Waker>& waker);
+
+  // Idempotent; wakes the consumer and runs the close handler once.
+  void close(CloseReason reason);
+  bool closed() const;
+  std::optional<CloseReason> close_reason() const;
+
+  // Transport state.
+  Transport transport() const;
+  bool begin_poll();  // false when another poll is pending (a protocol error)
+  void end_poll();
+  bool begin_upgrade();  // false unless polling and not already upgrading
+  void finish_upgrade();  // the transport is now the WebSocket
+  void abort_upgrade();
+
+  // Heartbeat: runs on the home executor until the session closes.
+  void start_heartbeat();
+  void pong_received();
+
+  // Socket.IO identity, set on a successful CONNECT.
+  void set_principal(accounts::Principal principal);
+  // Clears the identity and returns it (nullopt if there was none), so exactly one of a
+  // DISCONNECT and a close accounts for the socket leaving.
+  std::optional<accounts::Principal> take_principal();
+  std::optional<accounts::Principal> principal() const;
+
+  // Approximate bytes queued now (for tests and metrics).
+  std::size_t queued_bytes() const;
+
+ private:
+  void wake_locked(bool closing = false);
+
+  const std::string sid_;
+  const asio::any_io_executor home_;
+  const SessionLimits limits_;
+  CloseHandler on_close_;
+
+  mutable std::mutex mutex_;
+  std::vector<Packet> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::shared_ptr<Waker> waker_;
+  bool wake_posted_ = false;
+  Transport transport_;
+  bool polling_now_ = false;
+  bool upgrading_ = false;
+  bool pong_seen_ = true;
+  std::optional<CloseReason> closed_;
+  std::optional<accounts::Principal> principal_;
+  asio::steady_timer heartbeat_;  // lives on home_
+};
+
+}  // namespace lms::realtime
