@@ -32,3 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The real-time tests drive the server with the stock socket.io-client from npm.
+cd "$(dirname "$0")/.."
+if [ ! -f tests/realtime/node_modules/socket.io-client/package.json ] ||
+   [ tests/realtime/package-lock.json -nt tests/realtime/node_modules/.package-lock.json ]; then
+  echo "setup: installing the real-time test client (npm ci in tests/realtime)"
+  (cd tests/realtime && npm ci --no-audit --no-fund --loglevel=error)
+fi

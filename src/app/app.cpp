@@ -111,7 +111,9 @@ void seed_demo(store::Store& store, auth::AuthService& auth, const auth::Passwor
 }  // namespace
 
 void register_routes(http::Router& router, Services& services) {
-  ops::add_ops_routes(router, services.store, services.draining);
+  ops::add_ops_routes(router, services.store, services.draining, [&realtime = services.realtime](std::string& out) {
+    realtime.write_metrics(out);
+  });
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
   leads::add_lead_routes(router, services.leads);

@@ -2,13 +2,46 @@
 
 #include "common/json.h"
 
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+
 namespace lms::ops {
 
 namespace asio = boost::asio;
 using http::bhttp::status;
 using http::bhttp::verb;
 
-void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> is_draining) {
+namespace {
+
+std::int64_t resident_memory_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+void write_gauge(std::string& out, std::string_view name, std::string_view help, double value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+  out += name;
+  out += ' ';
+  char number[32];
+  auto [end, ec] = std::to_chars(number, number + sizeof number, value);
+  out.append(number, ec == std::errc() ? end : number);
+  out += '\n';
+}
+
+void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> is_draining,
+                    MetricsSource metrics) {
   const http::RouteOptions anyone{.authenticated = false};
 
   router.add(verb::get, "/healthz", [](http::RequestContext&) -> asio::awaitable<http::Response> {
@@ -36,6 +69,17 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
                                     w.EndObject();
                                     w.EndObject();
                                   }));
+  }, anyone);
+
+  router.add(verb::get, "/metrics", [metrics](http::RequestContext&) -> asio::awaitable<http::Response> {
+    std::string out;
+    write_gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                static_cast<double>(resident_memory_bytes()));
+    if (metrics) metrics(out);
+    http::Response res{status::ok, 11};
+    res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = std::move(out);
+    co_return res;
   }, anyone);
 }
 

@@ -1,8 +1,10 @@
-// Operational endpoints: /healthz (the process serves) and /readyz (dependencies answer and
-// the server is not draining).
+// Operational endpoints: /healthz (the process serves), /readyz (dependencies answer and
+// the server is not draining) and /metrics (Prometheus text; components add their samples).
 #pragma once
 
 #include <functional>
+#include <string>
+#include <string_view>
 
 #include "http/router.h"
 #include "store/store.h"
@@ -10,6 +12,14 @@
 namespace lms::ops {
 
 // `draining` tells whether the server is shutting down (readiness then fails).
-void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> draining);
+// Appends Prometheus text-format samples (with their # HELP and # TYPE lines) to `out`.
+using MetricsSource = std::function<void(std::string& out)>;
+
+// /healthz, /readyz and /metrics. `metrics` adds the samples of other components.
+void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> draining,
+                    MetricsSource metrics = {});
+
+// Writes one gauge with its # HELP and # TYPE lines.
+void write_gauge(std::string& out, std::string_view name, std::string_view help, double value);
 
 }  // namespace lms::ops

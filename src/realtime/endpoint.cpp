@@ -13,6 +13,7 @@
 #include "auth/tokens.h"
 #include "common/json.h"
 #include "ops/log.h"
+#include "ops/ops_routes.h"
 #include "realtime/packets.h"
 
 namespace lms::realtime {
@@ -148,6 +149,13 @@ void Endpoint::add_routes(http::Router& router) {
   router.add(verb::post, std::string(kPath), [this](http::RequestContext& ctx) { return post(ctx); }, anyone);
 }
 
+void Endpoint::write_metrics(std::string& out) const {
+  ops::write_gauge(out, "realtime_connections", "Sockets connected to the real-time endpoint (Socket.IO CONNECT done).",
+                   static_cast<double>(hub_.connections()));
+  ops::write_gauge(out, "realtime_sessions", "Engine.IO sessions open, connected or still handshaking.",
+                   static_cast<double>(hub_.sessions()));
+}
+
 asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   if (ctx.query_param("EIO") != "4") co_return eio_error(status::bad_request, 5, "Unsupported protocol version");
   if (ctx.query_param("transport") != "polling") co_return eio_error(status::bad_request, 0, "Transport unknown");
@@ -161,8 +169,9 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   }
   auto session = hub_.find(*sid);
   if (!session) co_return eio_error(status::bad_request, 1, "Session ID unknown");
+  if (session->transport() != Transport::polling) co_return eio_error(status::bad_request, 3, "Bad request");
   if (!session->begin_poll()) {
-    // Polling after the upgrade, or two polls at once: the client is confused; end it.
+    // Two polls at once: the client is confused (or hostile); end the session.
     session->close(CloseReason::protocol_error);
     co_return eio_error(status::bad_request, 3, "Bad request");
   }
@@ -170,6 +179,11 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   session->set_waker(waker);
   Session::Batch batch;
   for (;;) {
+    // Upgraded meanwhile: this poll ends empty-handed (a noop); the WebSocket has the queue.
+    if (session->transport() != Transport::polling) {
+      batch.packets.push_back(std::make_shared<const std::string>(1, '6'));
+      break;
+    }
     batch = session->take();
     if (!batch.packets.empty() || batch.closed) break;
     co_await waker->wait();

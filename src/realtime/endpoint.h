@@ -30,6 +30,9 @@ class Endpoint {
   // /socket.io/ (returns true; the server must forget the connection), else returns false.
   bool take_upgrade(http::Request& request, boost::beast::tcp_stream& stream);
 
+  // The `realtime_connections` and `realtime_sessions` gauges, in Prometheus text format.
+  void write_metrics(std::string& out) const;
+
   // Handles one Engine.IO packet from the client (either transport).
   asio::awaitable<void> on_packet(std::shared_ptr<Session> session, std::string_view text);
 

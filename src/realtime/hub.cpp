@@ -149,15 +149,15 @@ bool Hub::hears(const Receiver& receiver, const Event& event) {
 void Hub::on_event(const Event& event) {
   if (event.kind == EventKind::user_deactivated) {
     for (auto& shard : shards_) {
-      asio::post(*shard->context, [s = shard.get(), event] {
+      asio::post(*shard->context, [this, s = shard.get(), event] {
         auto it = s->by_org.find(event.organization_id);
         if (it == s->by_org.end()) return;
         std::vector<std::shared_ptr<Session>> ending;
         for (auto& [raw, receiver] : it->second)
           if (receiver.principal.user_id == event.user_id) ending.push_back(receiver.session);
         for (auto& session : ending) {
-          session->send(sio_disconnect());
-          session->close(CloseReason::server_disconnect);
+          leave(session);
+          session->disconnect(CloseReason::server_disconnect);
         }
       });
     }

@@ -51,13 +51,31 @@ bool Session::send(Packet packet) {
 }
 
 Session::Batch Session::take() {
-  std::lock_guard lock(mutex_);
   Batch batch;
-  batch.packets.swap(queue_);
-  queued_bytes_ = 0;
-  batch.closed = closed_.has_value();
-  wake_posted_ = false;
+  std::optional<CloseReason> close_now;
+  {
+    std::lock_guard lock(mutex_);
+    batch.packets.swap(queue_);
+    queued_bytes_ = 0;
+    batch.closed = closed_.has_value();
+    wake_posted_ = false;
+    if (!batch.closed && batch.packets.empty() && close_when_flushed_) close_now = close_when_flushed_;
+  }
+  if (close_now) {
+    close(*close_now);
+    batch.closed = true;
+  }
   return batch;
+}
+
+void Session::disconnect(CloseReason reason) {
+  std::lock_guard lock(mutex_);
+  if (closed_ || close_when_flushed_) return;
+  auto packet = std::make_shared<const std::string>("41");
+  queued_bytes_ += packet->size();
+  queue_.push_back(std::move(packet));
+  close_when_flushed_ = reason;
+  wake_locked();
 }
 
 void TimerWaker::wake(bool) {
@@ -78,6 +96,8 @@ void Session::wake_locked(bool closing) {
 
 void Session::set_waker(std::shared_ptr<Waker> waker) {
   std::lock_guard lock(mutex_);
+  // A replaced consumer (a poll left pending across the upgrade) is woken to notice.
+  if (waker_ && waker_ != waker) waker_->wake(false);
   waker_ = std::move(waker);
   wake_posted_ = false;
   if (!queue_.empty() || closed_) wake_locked(closed_.has_value());

@@ -101,6 +101,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Idempotent; wakes the consumer and runs the close handler once.
   void close(CloseReason reason);
+  // Sends the Socket.IO DISCONNECT and closes once the client has taken it: a close in the
+  // same polling payload would make the stock client report "transport close" (and
+  // reconnect) instead of "io server disconnect".
+  void disconnect(CloseReason reason);
   bool closed() const;
   std::optional<CloseReason> close_reason() const;
 
@@ -144,6 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool upgrading_ = false;
   bool pong_seen_ = true;
   std::optional<CloseReason> closed_;
+  std::optional<CloseReason> close_when_flushed_;
   std::optional<accounts::Principal> principal_;
   asio::steady_timer heartbeat_;  // lives on home_
 };

@@ -250,13 +250,16 @@ TEST_F(HubAudience, ADeactivatedUsersSocketsAreDisconnected) {
   e.user_id = "a";
   bus_.publish(e);
   io_.poll();
-  EXPECT_TRUE(agent->closed());
-  EXPECT_EQ(agent->close_reason(), CloseReason::server_disconnect);
+  EXPECT_EQ(hub_.connections(), 1);
+  // The DISCONNECT is delivered on its own; the session closes once it has been taken.
+  EXPECT_FALSE(agent->closed());
   auto batch = agent->take();
   ASSERT_EQ(batch.packets.size(), 1u);
   EXPECT_EQ(*batch.packets[0], "41");
+  EXPECT_FALSE(batch.closed);
+  EXPECT_TRUE(agent->take().closed);
+  EXPECT_EQ(agent->close_reason(), CloseReason::server_disconnect);
   EXPECT_FALSE(other->closed());
-  EXPECT_EQ(hub_.connections(), 1);
   EXPECT_EQ(hub_.find(agent->sid()), nullptr);
 }
 

@@ -1,0 +1,319 @@
+// Starts the real lms binary on a loopback port with a fresh database, and talks to its REST API.
+//
+//   const server = await LmsServer.start({ args: ["--ping-interval", "300ms"] });
+//   const admin = await server.register();            // {accessToken, user, organization, ...}
+//   const agent = await server.createUserAndLogin(admin.accessToken, { role: "agent" });
+//   const lead = await server.createLead(admin.accessToken, { name: "Ada", email: "ada@example.com" });
+//   await server.restart();                            // same database folder, same port
+//   await server.cleanup();                            // SIGTERM, await exit, remove the folder
+//
+// The binary is $LMS_BINARY, or build/lms of this checkout.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const LMS_BINARY = process.env.LMS_BINARY || path.resolve(here, "../../../build/lms");
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 20_000;
+const MAX_LOG_CHARS = 256 * 1024;
+
+// Every child still running when the test process exits is killed, so no run leaves a server behind.
+const liveProcesses = new Set();
+process.on("exit", () => {
+  for (const child of liveProcesses) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+let uniqueCounter = 0;
+/** A string unique within this test process and across runs: `<prefix>-<n>-<random>`. */
+export function unique(prefix = "x") {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}-${randomBytes(4).toString("hex")}`;
+}
+export function uniqueEmail(prefix = "user") {
+  return `${unique(prefix)}@example.com`.toLowerCase();
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An HTTP answer that was not what the helper expected. */
+export class HttpError extends Error {
+  constructor(method, url, expected, res) {
+    super(`${method} ${url}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body)}`);
+    this.status = res.status;
+    this.body = res.body;
+  }
+}
+
+export class LmsServer {
+  /**
+   * @param {object} [options]
+   * @param {string[]} [options.args] extra `lms serve` arguments
+   * @param {string} [options.dir] database folder (default: a fresh temporary one, removed by cleanup())
+   * @param {number} [options.port] port (default 0: a free one)
+   * @param {object} [options.env] extra environment variables
+   */
+  static async start(options = {}) {
+    const server = new LmsServer(options);
+    await server.#spawn(options.port ?? 0);
+    return server;
+  }
+
+  constructor({ args = [], dir, env = {} } = {}) {
+    this.extraArgs = [...args];
+    this.env = { ...env };
+    this.ownDir = !dir;
+    this.dir = dir ?? mkdtempSync(path.join(tmpdir(), "lms-realtime-"));
+    this.dbPath = path.join(this.dir, "lms.db");
+    this.port = 0;
+    this.child = null;
+    this.logs = "";
+    this.exitInfo = null;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running() {
+    return this.child !== null && this.exitInfo === null;
+  }
+
+  async #spawn(port) {
+    const args = [
+      "serve",
+      "--port", String(port),
+      "--bind", "127.0.0.1",
+      "--db", this.dbPath,
+      "--log-requests", "false",
+      ...this.extraArgs,
+    ];
+    const child = spawn(LMS_BINARY, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...this.env },
+    });
+    this.child = child;
+    this.exitInfo = null;
+    liveProcesses.add(child);
+
+    let exitResolve;
+    this.exited = new Promise((resolve) => (exitResolve = resolve));
+    child.on("exit", (code, signal) => {
+      liveProcesses.delete(child);
+      this.exitInfo = { code, signal };
+      exitResolve(this.exitInfo);
+    });
+    child.on("error", (err) => {
+      liveProcesses.delete(child);
+      this.logs += `\n[spawn error] ${err.message}\n`;
+      this.exitInfo = { code: null, signal: null, error: err };
+      exitResolve(this.exitInfo);
+    });
+
+    const listening = new Promise((resolve, reject) => {
+      const pending = { stdout: "", stderr: "" };
+      const onData = (stream) => (chunk) => {
+        const text = chunk.toString("utf8");
+        if (this.logs.length < MAX_LOG_CHARS) this.logs += text;
+        if (this.port) return;
+        pending[stream] += text;
+        let nl;
+        while ((nl = pending[stream].indexOf("\n")) >= 0) {
+          const line = pending[stream].slice(0, nl);
+          pending[stream] = pending[stream].slice(nl + 1);
+          const m = line.includes('"listening"') ? /"port":(\d+)/.exec(line) : null;
+          if (m) {
+            this.port = Number(m[1]);
+            resolve(this.port);
+            return;
+          }
+        }
+      };
+      child.stdout.on("data", onData("stdout"));
+      child.stderr.on("data", onData("stderr"));
+      this.exited.then((info) =>
+        reject(new Error(`lms exited before listening (${JSON.stringify(info)}); output:\n${this.logs}`)),
+      );
+    });
+
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`lms did not print its port within ${START_TIMEOUT_MS} ms; output:\n${this.logs}`)),
+        START_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([listening, timeout]);
+    } catch (err) {
+      this.#killHard();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #killHard() {
+    if (this.running) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /**
+   * SIGTERM, then wait for the exit (SIGKILL after `timeoutMs`).
+   * @returns {Promise<{code: number|null, signal: string|null, ms: number, killed: boolean}>}
+   */
+  async stop({ timeoutMs = STOP_TIMEOUT_MS } = {}) {
+    if (!this.child) return { code: null, signal: null, ms: 0, killed: false };
+    const started = performance.now();
+    if (!this.running) return { ...this.exitInfo, ms: 0, killed: false };
+    this.child.kill("SIGTERM");
+    let timer;
+    const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+    let info = await Promise.race([this.exited, timedOut]);
+    clearTimeout(timer);
+    let killed = false;
+    if (info === null) {
+      killed = true;
+      this.#killHard();
+      info = await this.exited;
+    }
+    return { ...info, ms: performance.now() - started, killed };
+  }
+
+  /** Stops the server and starts it again on the same database folder and (by default) the same port. */
+  async restart({ port = this.port, args } = {}) {
+    await this.stop();
+    if (args) this.extraArgs = [...args];
+    this.port = 0;
+    // The port was just released; a few retries cover a slow release.
+    let lastErr;
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      try {
+        await this.#spawn(port);
+        return this;
+      } catch (err) {
+        lastErr = err;
+        await sleep(200);
+      }
+    }
+    throw lastErr;
+  }
+
+  /** Stops the server and removes its folder when the helper created it. */
+  async cleanup() {
+    await this.stop();
+    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // ---- REST ----------------------------------------------------------------------------------
+
+  /**
+   * One request. `body` is sent as JSON. Returns {status, headers, body} with body parsed as JSON
+   * when it is JSON, else the text.
+   */
+  async request(method, urlPath, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
+    const h = { ...headers };
+    if (token) h.Authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(this.url + urlPath, {
+      method,
+      headers: h,
+      body: payload,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed = text;
+    if ((res.headers.get("content-type") || "").includes("json") && text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  async #expect(method, urlPath, status, options) {
+    const res = await this.request(method, urlPath, options);
+    if (res.status !== status) throw new HttpError(method, urlPath, status, res);
+    return res.body;
+  }
+
+  /** Registers an organization; its user is the admin. → {accessToken, refreshToken, user, organization} */
+  async register({ organizationName = unique("Org"), name = "Admin", email = uniqueEmail("admin"), password = "admin-password" } = {}) {
+    const body = await this.#expect("POST", "/api/auth/register", 201, {
+      body: { organizationName, name, email, password },
+    });
+    return { ...body, password };
+  }
+
+  /** → {accessToken, refreshToken, expiresIn, user} */
+  async login(email, password) {
+    return this.#expect("POST", "/api/auth/login", 200, { body: { email, password } });
+  }
+
+  /** Creates a user as an admin. → user */
+  async createUser(adminToken, { name = "User", email = uniqueEmail("user"), password = "user-password", role = "agent" } = {}) {
+    return this.#expect("POST", "/api/users", 201, { token: adminToken, body: { name, email, password, role } });
+  }
+
+  /** Creates a user and logs them in. → {accessToken, refreshToken, user, password} */
+  async createUserAndLogin(adminToken, fields = {}) {
+    const password = fields.password ?? "user-password";
+    const user = await this.createUser(adminToken, { ...fields, password });
+    const session = await this.login(user.email, password);
+    return { ...session, password };
+  }
+
+  async patchUser(adminToken, id, fields) {
+    return this.#expect("PATCH", `/api/users/${id}`, 200, { token: adminToken, body: fields });
+  }
+
+  async deactivateUser(adminToken, id) {
+    return this.patchUser(adminToken, id, { active: false });
+  }
+
+  async me(token) {
+    return this.request("GET", "/api/auth/me", { token });
+  }
+
+  /** → lead (201). Without name/email, unique ones are generated. */
+  async createLead(token, fields = {}) {
+    const lead = { name: fields.name ?? unique("Lead"), ...fields };
+    if (lead.email === undefined && lead.phone === undefined) lead.email = uniqueEmail("lead");
+    return this.#expect("POST", "/api/leads", 201, { token, body: lead });
+  }
+
+  async getLead(token, id) {
+    return this.#expect("GET", `/api/leads/${id}`, 200, { token });
+  }
+
+  async patchLead(token, id, fields) {
+    return this.#expect("PATCH", `/api/leads/${id}`, 200, { token, body: fields });
+  }
+
+  async deleteLead(token, id) {
+    const res = await this.request("DELETE", `/api/leads/${id}`, { token });
+    if (res.status !== 204) throw new HttpError("DELETE", `/api/leads/${id}`, 204, res);
+  }
+}
