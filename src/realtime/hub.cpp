@@ -5,6 +5,7 @@
 
 #include "auth/tokens.h"
 #include "common/json.h"
+#include "ops/log.h"
 #include "realtime/packets.h"
 
 namespace lms::realtime {
@@ -107,6 +108,13 @@ void Hub::leave(const std::shared_ptr<Session>& session) {
 }
 
 void Hub::on_session_closed(Session& session) {
+  auto reason = session.close_reason().value_or(CloseReason::transport_error);
+  // Closes the server decided on are worth an operator's attention; clients leaving are not.
+  bool notable = reason == CloseReason::slow_consumer || reason == CloseReason::protocol_error;
+  ops::LogLine line("socket closed");
+  line.str("sid", session.sid()).str("reason", to_string(reason));
+  if (auto who = session.principal()) line.str("user_id", who->user_id);
+  notable ? line.info() : line.debug();
   std::shared_ptr<Session> self;
   {
     std::lock_guard lock(sessions_mutex_);
