@@ -66,6 +66,11 @@ std::string new_socket_id() {
   return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
+std::string open_packet(const SessionLimits& limits, std::string_view sid, bool can_upgrade) {
+  return eio_open(sid, can_upgrade, static_cast<std::uint32_t>(limits.ping_interval.count()),
+                  static_cast<std::uint32_t>(limits.ping_timeout.count()), limits.max_payload);
+}
+
 bool is_socketio_path(std::string_view path) { return path == kPath || path == "/socket.io/"; }
 
 std::optional<std::string> token_of(std::string_view connect_data) {
@@ -164,8 +169,7 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   auto sid = ctx.query_param("sid");
   if (!sid) {
     auto session = hub_.open_session(executor, Transport::polling);
-    co_return text_response(eio_open(session->sid(), true, static_cast<std::uint32_t>(limits.ping_interval.count()),
-                                     static_cast<std::uint32_t>(limits.ping_timeout.count()), limits.max_payload));
+    co_return text_response(open_packet(limits, session->sid(), true));
   }
   auto session = hub_.find(*sid);
   if (!session) co_return eio_error(status::bad_request, 1, "Session ID unknown");
@@ -372,8 +376,7 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
     session->finish_upgrade();
   } else {
     session = hub_.open_session(executor, Transport::websocket);
-    session->send(eio_open(session->sid(), false, static_cast<std::uint32_t>(limits.ping_interval.count()),
-                           static_cast<std::uint32_t>(limits.ping_timeout.count()), limits.max_payload));
+    session->send(open_packet(limits, session->sid(), false));
   }
 
   asio::co_spawn(executor, write_loop(conn, session), asio::detached);

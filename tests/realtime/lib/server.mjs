@@ -217,8 +217,13 @@ export class LmsServer {
 
   /** Stops the server and removes its folder when the helper created it. */
   async cleanup() {
-    await this.stop();
+    const info = await this.stop();
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+    // Under the sanitizer build, a memory error or leak found at any point fails the file.
+    if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(this.logs))
+      throw new Error(`lms reported a sanitizer error:\n${this.logs.slice(-4000)}`);
+    if (!info.killed && info.code !== 0 && info.code !== null)
+      throw new Error(`lms exited with code ${info.code}:\n${this.logs.slice(-4000)}`);
   }
 
   // ---- REST ----------------------------------------------------------------------------------
