@@ -70,7 +70,16 @@ asio::awaitable<void> Server::accept_loop() {
     tcp::socket socket = co_await acceptor_.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      // Out of file descriptors or a transient error: back off briefly instead of spinning.
+      // Out of file descriptors or a transient error: back off briefly instead of spinning,
+      // and tell the operator (at most once a minute): new connections wait meanwhile.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_accept_warning_ > std::chrono::minutes(1)) {
+        last_accept_warning_ = now;
+        ops::LogLine("accept failed; new connections wait")
+            .str("error", ec.message())
+            .num("open_connections", static_cast<std::int64_t>(open_connections()))
+            .warn();
+      }
       asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;

@@ -79,6 +79,7 @@ class Server {
   UpgradeHandler upgrade_;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> draining_{false};
+  std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only
   std::atomic<std::size_t> open_connections_{0};
   std::mutex connections_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by connections_mutex_

@@ -137,10 +137,16 @@ asio::awaitable<void> write_loop(std::shared_ptr<WsConnection> conn, std::shared
 
 // Reads one text message; nullopt when the connection ended or sent something else.
 asio::awaitable<std::optional<std::string>> read_text(websocket::stream<beast::tcp_stream>& ws) {
-  beast::flat_buffer buffer;  // per message: an idle socket holds no read buffer
+  // Per message, and read in small steps: Beast allocates the read's buffer before data
+  // arrives, so an idle socket holds only the first step's 256 bytes, not 1.5 KB.
+  constexpr std::size_t kStep = 256;
+  beast::flat_buffer buffer;
   error_code ec;
-  co_await ws.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec || !ws.got_text()) co_return std::nullopt;
+  do {
+    co_await ws.async_read_some(buffer, kStep, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+  } while (!ws.is_message_done());
+  if (!ws.got_text()) co_return std::nullopt;
   co_return beast::buffers_to_string(buffer.data());
 }
 

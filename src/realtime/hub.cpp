@@ -1,6 +1,8 @@
 #include "realtime/hub.h"
 
 #include <boost/asio/post.hpp>
+
+#include <algorithm>
 #include <sodium.h>
 
 #include "auth/tokens.h"
@@ -49,6 +51,32 @@ Hub::~Hub() = default;
 
 void Hub::start() {
   for (auto& shard : shards_) schedule_tick(*shard);
+  sweeper_ = std::make_unique<asio::steady_timer>(*shards_.front()->context);
+  schedule_sweep();
+}
+
+void Hub::schedule_sweep() {
+  // Pings go out within a quarter of the shorter heartbeat setting of being due.
+  auto period = std::min(settings_.session.ping_interval, settings_.session.ping_timeout) / 4;
+  period = std::clamp(period, std::chrono::milliseconds(20), std::chrono::milliseconds(1000));
+  sweeper_->expires_after(period);
+  sweeper_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    sweep();
+    schedule_sweep();
+  });
+}
+
+void Hub::sweep() {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    all.reserve(sessions_.size());
+    for (auto& [sid, session] : sessions_) all.push_back(session);
+  }
+  // Outside the lock: a heartbeat may close its session, which takes the lock to forget it.
+  auto now = std::chrono::steady_clock::now();
+  for (auto& session : all) session->heartbeat(now);
 }
 
 std::shared_ptr<Session> Hub::open_session(asio::any_io_executor home, Transport transport) {
@@ -60,9 +88,7 @@ std::shared_ptr<Session> Hub::open_session(asio::any_io_executor home, Transport
   }
   if (stopping_) {
     session->close(CloseReason::server_disconnect);
-    return session;
   }
-  session->start_heartbeat();
   return session;
 }
 

@@ -79,6 +79,10 @@ class Hub {
   void fan_out(Shard& shard, const Event& event, const Packet& packet);
   void tick(Shard& shard);
   void schedule_tick(Shard& shard);
+  // Every session's heartbeat, from one timer: a timer and a coroutine per socket would cost
+  // more memory than the rest of an idle socket's state.
+  void schedule_sweep();
+  void sweep();
   void on_session_closed(Session& session);
   Shard& shard_of(const asio::any_io_executor& executor);
   static bool hears(const Receiver& receiver, const Event& event);
@@ -86,6 +90,7 @@ class Hub {
   HubSettings settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::int64_t> connections_{0};
+  std::unique_ptr<asio::steady_timer> sweeper_;  // on the first shard's context
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex sessions_mutex_;

@@ -27,8 +27,7 @@ Session::Session(std::string sid, Transport transport, asio::any_io_executor hom
       home_(std::move(home)),
       limits_(limits),
       on_close_(std::move(on_close)),
-      transport_(transport),
-      heartbeat_(home_) {}
+      transport_(transport) {}
 
 bool Session::send(Packet packet) {
   bool overflow = false;
@@ -115,7 +114,6 @@ void Session::close(CloseReason reason) {
     closed_ = reason;
     wake_locked(true);
   }
-  asio::post(home_, [self = shared_from_this()] { self->heartbeat_.cancel(); });
   if (on_close_) on_close_(*this);
 }
 
@@ -164,50 +162,31 @@ void Session::abort_upgrade() {
   upgrading_ = false;
 }
 
-void Session::start_heartbeat() {
-  asio::co_spawn(
-      home_,
-      [self = shared_from_this()]() -> asio::awaitable<void> {
-        const auto opened = std::chrono::steady_clock::now();
-        boost::system::error_code ec;
-        for (;;) {
-          self->heartbeat_.expires_after(self->limits_.ping_interval);
-          co_await self->heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (self->closed()) co_return;
-          if (!self->principal() && std::chrono::steady_clock::now() - opened >= self->limits_.connect_timeout) {
-            self->close(CloseReason::connect_timeout);
-            co_return;
-          }
-          {
-            std::lock_guard lock(self->mutex_);
-            self->pong_seen_ = false;
-          }
-          self->send(std::string(1, '2'));
-          // A pong cancels this wait, so the next interval starts from the pong.
-          self->heartbeat_.expires_after(self->limits_.ping_timeout);
-          co_await self->heartbeat_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (self->closed()) co_return;
-          bool answered;
-          {
-            std::lock_guard lock(self->mutex_);
-            answered = self->pong_seen_;
-          }
-          if (!answered) {
-            self->close(CloseReason::ping_timeout);
-            co_return;
-          }
-        }
-      },
-      asio::detached);
+void Session::heartbeat(std::chrono::steady_clock::time_point now) {
+  std::optional<CloseReason> overdue;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    if (!principal_ && now - opened_at_ >= limits_.connect_timeout) {
+      overdue = CloseReason::connect_timeout;
+    } else if (pong_due_) {
+      if (now >= *pong_due_) overdue = CloseReason::ping_timeout;
+    } else if (now >= next_ping_at_) {
+      pong_due_ = now + limits_.ping_timeout;
+      auto ping = std::make_shared<const std::string>(1, '2');
+      queued_bytes_ += ping->size();
+      queue_.push_back(std::move(ping));
+      wake_locked();
+    }
+  }
+  if (overdue) close(*overdue);
 }
 
 void Session::pong_received() {
-  {
-    std::lock_guard lock(mutex_);
-    if (pong_seen_) return;
-    pong_seen_ = true;
-  }
-  asio::post(home_, [self = shared_from_this()] { self->heartbeat_.cancel(); });
+  std::lock_guard lock(mutex_);
+  if (!pong_due_) return;
+  pong_due_.reset();
+  next_ping_at_ = std::chrono::steady_clock::now() + limits_.ping_interval;
 }
 
 void Session::set_principal(accounts::Principal principal) {

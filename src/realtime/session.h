@@ -116,8 +116,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish_upgrade();  // the transport is now the WebSocket
   void abort_upgrade();
 
-  // Heartbeat: runs on the home executor until the session closes.
-  void start_heartbeat();
+  // Heartbeat, driven by the hub's sweep (no timer or coroutine per session): sends a ping
+  // when one is due, closes the session when a pong or the Socket.IO CONNECT is overdue.
+  void heartbeat(std::chrono::steady_clock::time_point now);
   void pong_received();
 
   // Socket.IO identity, set on a successful CONNECT.
@@ -146,11 +147,12 @@ class Session : public std::enable_shared_from_this<Session> {
   Transport transport_;
   bool polling_now_ = false;
   bool upgrading_ = false;
-  bool pong_seen_ = true;
+  const std::chrono::steady_clock::time_point opened_at_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point next_ping_at_ = opened_at_ + limits_.ping_interval;
+  std::optional<std::chrono::steady_clock::time_point> pong_due_;  // a ping is unanswered
   std::optional<CloseReason> closed_;
   std::optional<CloseReason> close_when_flushed_;
   std::optional<accounts::Principal> principal_;
-  asio::steady_timer heartbeat_;  // lives on home_
 };
 
 }  // namespace lms::realtime
