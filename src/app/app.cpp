@@ -20,6 +20,8 @@
 #include "auth/auth_routes.h"
 #include "auth/auth_service.h"
 #include "http/dispatcher.h"
+#include "common/time.h"
+#include "imports/imports_routes.h"
 #include "leads/cursor.h"
 #include "leads/leads_routes.h"
 #include "leads/leads_service.h"
@@ -110,6 +112,35 @@ void seed_demo(store::Store& store, auth::AuthService& auth, const auth::Passwor
 
 }  // namespace
 
+std::filesystem::path spool_dir(const std::string& db) {
+  auto dir = std::filesystem::path(db).parent_path();
+  return (dir.empty() ? std::filesystem::path(".") : dir) / "spool";
+}
+
+http::UploadDecision upload_decision(const http::Request& request, const auth::TokenSigner& signer,
+                                     const imports::ImportService& imports) {
+  http::UploadDecision decision;
+  std::string_view target = request.target();
+  if (request.method() != http::bhttp::verb::post || target.substr(0, target.find('?')) != "/api/imports")
+    return decision;
+  // The token is checked before a byte of the upload is stored (the dispatcher checks it
+  // again, with the user's state, once the body is in).
+  auto header = request[http::bhttp::field::authorization];
+  constexpr std::string_view prefix = "Bearer ";
+  if (header.size() <= prefix.size() || !boost::beast::iequals(header.substr(0, prefix.size()), prefix) ||
+      !signer.verify(header.substr(prefix.size()), now_ms())) {
+    decision.reject = std::pair<int, std::string>{401, "unauthorized"};
+    return decision;
+  }
+  unsigned char bytes[12];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  decision.target = http::UploadTarget{(imports.settings().spool_dir / (std::string("upload-") + hex + ".part")).string(),
+                                       imports.settings().max_upload};
+  return decision;
+}
+
 void register_routes(http::Router& router, Services& services) {
   ops::add_ops_routes(router, services.store, services.draining, [&realtime = services.realtime](std::string& out) {
     realtime.write_metrics(out);
@@ -117,6 +148,7 @@ void register_routes(http::Router& router, Services& services) {
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
   leads::add_lead_routes(router, services.leads);
+  imports::add_import_routes(router, services.imports);
   services.realtime.add_routes(router);
 }
 
@@ -136,6 +168,9 @@ int serve(const ops::ServeConfig& config) {
   realtime::LocalEventBus events;
   accounts::AccountsService accounts(store->accounts(), directory, auth, &events);
   leads::LeadsService leads(store->leads(), directory, cursors, &events);
+  imports::ImportService imports(*store, directory, &events,
+                                 imports::ImportSettings{spool_dir(config.db), config.import_max_size,
+                                                         config.import_batch_rows, config.import_workers});
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::io_context*> context_ptrs;
@@ -161,7 +196,10 @@ int serve(const ops::ServeConfig& config) {
       });
   server.set_upgrade_handler(
       [&realtime](http::Request& request, boost::beast::tcp_stream& stream) { return realtime.take_upgrade(request, stream); });
-  Services services{*store, auth, accounts, leads, realtime, [&server] { return server.draining(); }};
+  server.set_upload_policy([&signer, &imports](const http::Request& request) {
+    return upload_decision(request, signer, imports);
+  });
+  Services services{*store, auth, accounts, leads, imports, realtime, [&server] { return server.draining(); }};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -178,6 +216,7 @@ int serve(const ops::ServeConfig& config) {
       .info();
   ops::flush_logs();
   if (config.demo) seed_demo(*store, auth, hasher, port);
+  block_on(imports.resume());
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
@@ -217,6 +256,7 @@ int serve(const ops::ServeConfig& config) {
 
   std::size_t unfinished = server.open_connections();
   hashing.join();
+  imports.stop();  // between batches; unfinished jobs resume at the next start
   store->close();
   ops::LogLine("stopped").num("unfinished_connections", static_cast<std::int64_t>(unfinished)).info();
   return 0;

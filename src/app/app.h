@@ -8,12 +8,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "accounts/accounts_service.h"
 #include "auth/auth_service.h"
 #include "http/router.h"
+#include "imports/import_service.h"
 #include "leads/leads_service.h"
 #include "ops/config.h"
 #include "realtime/endpoint.h"
@@ -36,12 +38,16 @@ T block_on(boost::asio::awaitable<T> task) {
   return future.get();
 }
 
+// Where uploads and import files are kept: `spool/` beside the database.
+std::filesystem::path spool_dir(const std::string& db);
+
 // Everything the routes are wired to.
 struct Services {
   store::Store& store;
   auth::AuthService& auth;
   accounts::AccountsService& accounts;
   leads::LeadsService& leads;
+  imports::ImportService& imports;
   realtime::Endpoint& realtime;
   std::function<bool()> draining;
 };

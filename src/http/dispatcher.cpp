@@ -66,7 +66,8 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
                      {},
                      choose_request_id(request["X-Request-Id"]),
                      std::nullopt,
-                     {}};
+                     {},
+                     client.body_file};
   Response response;
   bool failed = false;
   std::string failure;

@@ -8,6 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http/file_body.hpp>
+
+#include <filesystem>
+#include <limits>
 
 namespace lms::http {
 
@@ -120,7 +124,7 @@ asio::awaitable<void> reject_and_close(beast::tcp_stream& stream, beast::flat_bu
 }  // namespace
 
 asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
-                                           bool& rejected) {
+                                           bool& rejected, std::optional<Request>& spooled, ClientInfo& info) {
   error_code ec;
   conn.idle = true;
   if (conn.buffer.size() == 0) {
@@ -152,6 +156,15 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
     co_return false;
   if (ec) co_return co_await reject(400, "bad_request", "malformed HTTP request");
 
+  if (!parser.is_done() && upload_) {
+    auto decision = upload_(parser.get());
+    if (decision.reject)
+      co_return co_await reject(decision.reject->first, decision.reject->second, "the request was refused");
+    if (decision.target) co_return co_await read_upload(conn, parser, *decision.target, spooled, info, rejected);
+  }
+  if (auto length = parser.content_length(); length && *length > limits_.body_limit)
+    co_return co_await reject(413, "payload_too_large", "request body is too large");
+  parser.body_limit(limits_.body_limit);
   if (!parser.is_done()) {
     if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
       bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -168,6 +181,52 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
       co_return false;
     if (ec) co_return co_await reject(400, "bad_request", "malformed HTTP request body");
   }
+  co_return true;
+}
+
+asio::awaitable<bool> Server::read_upload(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                                          const UploadTarget& target, std::optional<Request>& spooled,
+                                          ClientInfo& info, bool& rejected) {
+  auto reject = [&](int status, std::string_view code, std::string_view message) -> asio::awaitable<bool> {
+    rejected = true;
+    std::error_code ignored;
+    std::filesystem::remove(target.file, ignored);
+    if (on_reject_) on_reject_(status, code, conn.client);
+    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message));
+    co_return false;
+  };
+  error_code ec;
+  auto length = parser.content_length();
+  if (length && *length > target.limit)
+    co_return co_await reject(413, "payload_too_large", "the upload is larger than the limit");
+  bhttp::request_parser<bhttp::file_body> file_parser{std::move(parser)};
+  file_parser.body_limit(target.limit);
+  file_parser.get().body().open(target.file.c_str(), beast::file_mode::write, ec);
+  if (ec) co_return co_await reject(500, "internal", "cannot store the upload");
+  if (beast::iequals(file_parser.get()[bhttp::field::expect], "100-continue")) {
+    bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+    co_await bhttp::async_write(conn.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return false;
+  }
+  // An upload may take longer than a JSON body; the body timeout bounds each stretch without
+  // progress instead of the whole transfer.
+  while (!file_parser.is_done()) {
+    conn.stream.expires_after(limits_.body_timeout);
+    co_await bhttp::async_read_some(conn.stream, conn.buffer, file_parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == bhttp::error::body_limit)
+      co_return co_await reject(413, "payload_too_large", "the upload is larger than the limit");
+    if (ec == beast::error::timeout) co_return co_await reject(408, "request_timeout", "upload stalled");
+    if (ec) {
+      std::error_code ignored;
+      std::filesystem::remove(target.file, ignored);
+      co_return false;
+    }
+  }
+  file_parser.get().body().file().close(ec);
+  auto& header = file_parser.get().base();
+  spooled.emplace();
+  spooled->base() = std::move(header);
+  info.body_file = target.file;
   co_return true;
 }
 
@@ -229,15 +288,24 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     while (!draining_) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits_.header_limit));
-      parser.body_limit(limits_.body_limit);
+      // The body limit is applied once the header tells what the request is: uploads have
+      // their own (see read_request). (Not boost::none: Beast 1.74 compares a content length
+      // with an empty optional as "over the limit".)
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       bool rejected = false;
-      if (!co_await read_request(*conn, parser, rejected)) break;
-      Request& request = parser.get();
+      std::optional<Request> spooled;
+      ClientInfo info = conn->client;
+      if (!co_await read_request(*conn, parser, rejected, spooled, info)) break;
+      Request& request = spooled ? *spooled : parser.get();
       if (upgrade_ && request.count(bhttp::field::upgrade) && upgrade_(request, conn->stream)) {
         handed_off = true;
         break;
       }
-      Reply reply = co_await handler_(request, conn->client);
+      Reply reply = co_await handler_(request, info);
+      if (!info.body_file.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove(info.body_file, ignored);
+      }
       Response& response = reply.response;
       bool keep_alive = request.keep_alive() && !draining_;
       response.keep_alive(keep_alive);

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,7 +40,23 @@ struct ServerLimits {
 
 struct ClientInfo {
   std::string address;
+  // A request body the server spooled to disk (an upload), or empty. The handler that keeps
+  // the file moves it away; otherwise the server removes it after the handler.
+  std::string body_file;
 };
+
+// Where to spool the body of a request whose body must not be held in memory (uploads), or
+// nullopt for an ordinary request. Decided from the header alone; `reject` may refuse the
+// request before its body is read (e.g. 401 for a missing token).
+struct UploadTarget {
+  std::string file;
+  std::size_t limit = 0;
+};
+struct UploadDecision {
+  std::optional<UploadTarget> target;
+  std::optional<std::pair<int, std::string>> reject;  // status, code
+};
+using UploadPolicy = std::function<UploadDecision(const Request&)>;
 
 // Offered every request that asks for a protocol upgrade (WebSocket). Returns true when it
 // took the connection over (it moved from the stream); the server then forgets it.
@@ -59,6 +76,7 @@ class Server {
   std::uint16_t listen(const std::string& address, std::uint16_t port);
   void start();
   void set_upgrade_handler(UpgradeHandler handler) { upgrade_ = std::move(handler); }
+  void set_upload_policy(UploadPolicy policy) { upload_ = std::move(policy); }
   // Stops accepting and closes idle connections. In-flight requests finish.
   void begin_drain();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
@@ -70,13 +88,17 @@ class Server {
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
   asio::awaitable<bool> write_streamed(Connection& conn, Response& head, const StreamBody& body);
   asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
-                                     bool& rejected);
+                                     bool& rejected, std::optional<Request>& spooled, ClientInfo& info);
+  asio::awaitable<bool> read_upload(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
+                                    const UploadTarget& target, std::optional<Request>& spooled, ClientInfo& info,
+                                    bool& rejected);
 
   std::vector<asio::io_context*> contexts_;
   ServerLimits limits_;
   RequestHandler handler_;
   RejectLogger on_reject_;
   UpgradeHandler upgrade_;
+  UploadPolicy upload_;
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only

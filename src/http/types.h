@@ -48,6 +48,9 @@ struct RequestContext {
   // Set by a handler that streams: the returned Response is then only the head, sent with
   // chunked transfer encoding, and this produces the body.
   StreamBody stream;
+  // The spooled body of an upload (see UploadPolicy), or empty. A handler that keeps the file
+  // renames it; the server removes whatever is left at this path afterwards.
+  std::string body_file;
 
   // A path parameter by name (the router guarantees it exists for the matched route).
   std::string param(std::string_view name) const;

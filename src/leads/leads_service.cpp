@@ -177,8 +177,7 @@ store::Task<void> LeadsService::check_assignee(const Principal& caller, const st
   if (!user) throw ApiError::validation("assignedTo", "no such user in this organization");
 }
 
-store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
-  std::string region = co_await region_of(caller.organization_id);
+NormalizedFields validate_new_lead(const LeadInput& input, std::string_view region) {
   NormalizedFields f;
   // Every failing field in one 422, an invalid phone first (clients look at details[0]).
   validate::all([&] { f = normalize(input, region); },
@@ -191,6 +190,12 @@ store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
                   if (!has_phone && !has_email)
                     throw ApiError::validation("phone", "a phone number or an email is required");
                 });
+  return f;
+}
+
+store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
+  std::string region = co_await region_of(caller.organization_id);
+  NormalizedFields f = validate_new_lead(input, region);
 
   Millis now = now_ms();
   Lead lead;

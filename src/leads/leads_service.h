@@ -54,6 +54,9 @@ struct NormalizedFields {
 // Validates and normalizes the scalar fields present in `input` (phone with `region`).
 // Collects every failing field into one 422.
 NormalizedFields normalize(const LeadInput& input, std::string_view region);
+// The rules of a new lead (API and CSV imports alike): normalize() plus a required name and a
+// phone or an email. Collects every failing field into one 422.
+NormalizedFields validate_new_lead(const LeadInput& input, std::string_view region);
 std::vector<std::string> normalize_tags(const std::vector<std::string>& tags);
 
 class LeadsService {

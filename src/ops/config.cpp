@@ -136,6 +136,16 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
               "largest real-time message or polling body a client may send", "1MB");
   size_option(app, "--socket-queue-limit", c.socket_queue_limit, "LMS_SOCKET_QUEUE_LIMIT",
               "bytes queued for one socket before it counts as too slow and is disconnected", "1MB");
+  size_option(app, "--import-max-size", c.import_max_size, "LMS_IMPORT_MAX_SIZE",
+              "largest CSV upload (413 beyond); uploads are spooled to disk, never held in memory", "100MB");
+  app.add_option("--import-batch-rows", c.import_batch_rows, "rows committed per import batch (with the job's checkpoint)")
+      ->envname("LMS_IMPORT_BATCH_ROWS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--import-workers", c.import_workers, "imports running at once (one per organization at a time)")
+      ->envname("LMS_IMPORT_WORKERS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

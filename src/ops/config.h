@@ -35,6 +35,9 @@ struct ServeConfig {
   std::chrono::milliseconds ping_timeout{20'000};
   std::size_t socket_max_payload = 1024 * 1024;
   std::size_t socket_queue_limit = 1024 * 1024;
+  std::size_t import_max_size = 100u << 20;
+  std::size_t import_batch_rows = 5000;
+  unsigned import_workers = 2;
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login

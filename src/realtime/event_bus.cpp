@@ -10,6 +10,7 @@ std::string_view event_wire_name(EventKind kind) {
     case EventKind::lead_deleted: return "lead:deleted";
     case EventKind::import_progress: return "import:progress";
     case EventKind::import_completed: return "import:completed";
+    case EventKind::leads_changed: return "leads:bulk";
     case EventKind::user_deactivated: return {};
   }
   return {};

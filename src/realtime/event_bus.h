@@ -6,6 +6,7 @@
 // this process.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -19,6 +20,9 @@ enum class EventKind {
   lead_updated,
   lead_assigned,
   lead_deleted,
+  // Many leads changed at once (an import batch, a revert): counts only, delivered as part of
+  // the receivers' next `leads:bulk`, never one event per lead.
+  leads_changed,
   import_progress,
   import_completed,
   user_deactivated,
@@ -41,6 +45,10 @@ struct Event {
   std::string user_id;
   // Import events: the job, so progress can be thinned per job.
   std::string job_id;
+  // leads_changed: how many leads were created, updated and deleted.
+  struct Counts {
+    std::int64_t created = 0, updated = 0, deleted = 0;
+  } counts;
 };
 
 class EventBus {

@@ -40,6 +40,13 @@ class FloodGate {
     return false;
   }
 
+  // Counts that always go into the next `leads:bulk` (imports announce batches, not leads).
+  void add(const BulkCounts& counts) {
+    pending_.created += counts.created;
+    pending_.updated += counts.updated;
+    pending_.deleted += counts.deleted;
+  }
+
   // The one-second tick: the counts to send as one `leads:bulk`, if any; starts a new window.
   std::optional<BulkCounts> tick() {
     std::optional<BulkCounts> out;

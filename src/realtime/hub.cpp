@@ -202,6 +202,11 @@ void Hub::on_event(const Event& event) {
     if (event.kind == EventKind::import_completed) progress_.finish(event.job_id);
     else if (!progress_.admit(event, ProgressThrottle::Clock::now())) return;
   }
+  if (event.kind == EventKind::leads_changed) {
+    for (auto& shard : shards_)
+      asio::post(*shard->context, [this, s = shard.get(), event] { count_into_bulk(*s, event); });
+    return;
+  }
   auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
   for (auto& shard : shards_)
     asio::post(*shard->context, [this, s = shard.get(), event, packet] { fan_out(*s, event, packet); });
@@ -216,6 +221,14 @@ void Hub::fan_out(Shard& shard, const Event& event, const Packet& packet) {
     if (lead_event && !receiver.gate.admit(event.kind)) continue;
     receiver.session->send(packet);
   }
+}
+
+void Hub::count_into_bulk(Shard& shard, const Event& event) {
+  auto it = shard.by_org.find(event.organization_id);
+  if (it == shard.by_org.end()) return;
+  const BulkCounts counts{event.counts.created, event.counts.updated, event.counts.deleted};
+  for (auto& [raw, receiver] : it->second)
+    if (hears(receiver, event)) receiver.gate.add(counts);
 }
 
 void Hub::schedule_tick(Shard& shard) {

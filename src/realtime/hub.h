@@ -78,6 +78,7 @@ class Hub {
   void on_event(const Event& event);
   void fan_out(Shard& shard, const Event& event, const Packet& packet);
   void tick(Shard& shard);
+  void count_into_bulk(Shard& shard, const Event& event);
   void schedule_tick(Shard& shard);
   // Every session's heartbeat, from one timer: a timer and a coroutine per socket would cost
   // more memory than the rest of an idle socket's state.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "accounts/model.h"
+#include "imports/model.h"
 #include "leads/model.h"
 
 namespace lms::store {
@@ -130,11 +131,39 @@ class LeadStore {
                                                              int limit) = 0;
 };
 
+// Durable CSV import jobs. A batch commits its rows (leads, activities, error rows) together
+// with the job's checkpoint and counts, so a restarted server resumes exactly where the last
+// committed batch ended.
+class ImportStore {
+ public:
+  virtual ~ImportStore() = default;
+  virtual Task<void> create_job(imports::ImportJob job) = 0;
+  virtual Task<std::optional<imports::ImportJob>> find_job(std::string org_id, std::string job_id) = 0;
+  // Newest first; with `created_by`, only that user's jobs.
+  virtual Task<std::vector<imports::ImportJob>> list_jobs(std::string org_id, std::optional<std::string> created_by,
+                                                          int limit) = 0;
+  // Jobs a stop or a crash left queued or running, oldest first.
+  virtual Task<std::vector<imports::ImportJob>> unfinished_jobs() = 0;
+  virtual Task<void> start_job(std::string job_id, std::int64_t total_rows, Millis started_at) = 0;
+  // Forgets a job's progress (counts, errors, checkpoint): dry runs start over after a restart.
+  virtual Task<void> reset_job(std::string job_id) = 0;
+  virtual Task<imports::ImportBatchResult> apply_batch(imports::ImportBatch batch) = 0;
+  virtual Task<void> finish_job(std::string job_id, std::string state, std::optional<std::string> error,
+                                Millis finished_at) = 0;
+  // The job's invalid and duplicate rows with row > after_row, in row order.
+  virtual Task<std::vector<imports::ImportError>> errors(std::string job_id, std::int64_t after_row, int limit) = 0;
+  // Deletes the job's inserted leads unless changed since, empties the fields it filled
+  // unless changed since, and marks the job reverted, in one transaction.
+  virtual Task<imports::RevertResult> revert(std::string org_id, std::string job_id, std::string actor_id,
+                                             Millis now) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual AccountStore& accounts() = 0;
   virtual LeadStore& leads() = 0;
+  virtual ImportStore& imports() = 0;
   // True when the database answers a trivial query.
   virtual Task<bool> ping() = 0;
   // Pool sizes and queue depth, for readiness and metrics.

@@ -97,7 +97,8 @@ RouteTable real_routes() {
       realtime::LocalEventBus events;
       realtime::Hub hub({&io}, events, realtime::HubSettings{});
       realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
-      Services services{store, auth, accounts, leads, realtime, [] { return false; }};
+      imports::ImportService imports(store, directory, &events, imports::ImportSettings{dir / "spool"});
+      Services services{store, auth, accounts, leads, imports, realtime, [] { return false; }};
       http::Router router;
       register_routes(router, services);
       for (const auto& route : router.routes())

@@ -272,6 +272,24 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
   });
 }
 
+std::optional<std::int64_t> SqliteLeadStore::insert_imported(Connection& c, std::int64_t org, const Lead& lead,
+                                                             const std::string& import_id, const Activity& activity) {
+  std::optional<std::int64_t> assignee;
+  if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
+  auto insert = c.prepare(
+      "INSERT INTO leads (id, org, name, phone, email, company, source, status, assignee, tags, custom, version, "
+      "created_at, updated_at, created_by, import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT DO NOTHING");
+  bind_new_lead(insert, org, assignee, lead).bind(16, import_id).run();
+  if (c.changes() == 0) return std::nullopt;
+  std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
+  for (const auto& tag : lead.tags)
+    c.prepare("INSERT OR IGNORE INTO lead_tags (org, tag, lead) VALUES (?, ?, ?)").bind(1, org).bind(2, tag).bind(3, seq).run();
+  write_activity(c, org, activity);
+  engine_.search_touched(seq);
+  return seq;
+}
+
 Task<std::optional<Lead>> SqliteLeadStore::find_lead(std::string org_id, std::string lead_id) {
   if (auto hit = engine_.lead_cache_.find(org_id, lead_id)) co_return hit;
   const auto generation = engine_.lead_cache_.generation(lead_id);

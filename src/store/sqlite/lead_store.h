@@ -15,6 +15,12 @@ class SqliteLeadStore final : public LeadStore {
  public:
   explicit SqliteLeadStore(SqliteStore& engine) : engine_(engine) {}
 
+  // For imports, on the writer thread inside its transaction: inserts `lead` marked with
+  // `import_id`, its tags and `activity`, unless its phone or email is taken. Returns the
+  // new row's seq, or nullopt for a duplicate.
+  std::optional<std::int64_t> insert_imported(Connection& c, std::int64_t org, const leads::Lead& lead,
+                                              const std::string& import_id, const leads::Activity& activity);
+
   Task<WriteResult> insert_lead(leads::Lead lead, leads::Activity activity) override;
   Task<std::optional<leads::Lead>> find_lead(std::string org_id, std::string lead_id) override;
   Task<WriteResult> update_lead(std::string org_id, std::string lead_id, LeadMutation mutate) override;
@@ -58,6 +64,8 @@ class SqliteLeadStore final : public LeadStore {
   Task<std::string> render_raw_page(RawPage page, LeadRenderer render);
 
  private:
+  friend class SqliteImportStore;
+
   // Called on store threads only; they may query the database on a cache miss.
   std::optional<std::int64_t> org_key(Connection& c, const std::string& org_id);
   std::optional<std::int64_t> user_key(Connection& c, const std::string& user_id);

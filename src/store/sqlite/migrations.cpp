@@ -118,6 +118,58 @@ constexpr Migration kMigrations[] = {
       );
       INSERT INTO search_progress (id, indexed_through) VALUES (1, (SELECT coalesce(max(seq), 0) FROM leads));
     )sql"},
+    {4, R"sql(
+      -- CSV import jobs. next_offset / next_row / rr_position are the checkpoint, written in
+      -- the same transaction as the batch of rows before it (leads.import_id marks its leads).
+      CREATE TABLE import_jobs (
+        id             TEXT PRIMARY KEY,
+        org_id         TEXT NOT NULL,
+        created_by     TEXT NOT NULL,
+        file_name      TEXT NOT NULL,
+        spool_path     TEXT NOT NULL,
+        header_csv     TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        dedupe         TEXT NOT NULL,
+        assign         TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        mapping        TEXT NOT NULL,
+        dry_run        INTEGER NOT NULL,
+        total_rows     INTEGER,
+        processed_rows INTEGER NOT NULL DEFAULT 0,
+        inserted       INTEGER NOT NULL DEFAULT 0,
+        updated        INTEGER NOT NULL DEFAULT 0,
+        duplicates     INTEGER NOT NULL DEFAULT 0,
+        invalid        INTEGER NOT NULL DEFAULT 0,
+        next_offset    INTEGER NOT NULL DEFAULT 0,
+        next_row       INTEGER NOT NULL DEFAULT 2,
+        rr_position    INTEGER NOT NULL DEFAULT 0,
+        error          TEXT,
+        created_at     INTEGER NOT NULL,
+        started_at     INTEGER,
+        finished_at    INTEGER,
+        reverted       INTEGER,
+        kept           INTEGER
+      );
+      CREATE INDEX import_jobs_by_org ON import_jobs (org_id, created_at);
+      CREATE INDEX import_jobs_unfinished ON import_jobs (state) WHERE state IN ('queued', 'running');
+      -- Invalid and duplicate rows, for the errors report.
+      CREATE TABLE import_errors (
+        job    TEXT NOT NULL,
+        row    INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        cells  TEXT NOT NULL,
+        PRIMARY KEY (job, row)
+      ) WITHOUT ROWID;
+      -- Fields a dedupe=update import filled on existing leads, and the version it left them
+      -- at: a revert empties them again only if the lead has not changed since.
+      CREATE TABLE import_fills (
+        job     TEXT NOT NULL,
+        lead    INTEGER NOT NULL,
+        fields  TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (job, lead)
+      ) WITHOUT ROWID;
+    )sql"},
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/json.h"
+#include "store/sqlite/import_store.h"
 #include "store/sqlite/lead_store.h"
 
 namespace lms::store::sqlite {
@@ -40,12 +41,14 @@ SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning
   checkpointer_ = std::make_unique<Checkpointer>(path_, *writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
   leads_ = std::make_unique<SqliteLeadStore>(*this);
+  imports_ = std::make_unique<SqliteImportStore>(*this, *leads_);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
 SqliteStore::~SqliteStore() { close(); }
 
 LeadStore& SqliteStore::leads() { return *leads_; }
+ImportStore& SqliteStore::imports() { return *imports_; }
 
 void SqliteStore::enqueue_write(WriteJob job) {
   {

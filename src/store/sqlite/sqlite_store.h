@@ -32,6 +32,7 @@ namespace lms::store::sqlite {
 int migrate(Connection& conn);
 
 class SqliteLeadStore;
+class SqliteImportStore;
 
 // How substring search picks its plan by the number of rows a phrase matches (see
 // SearchPlanner in lead_store.cpp), and how many rows an export reads per page. The defaults
@@ -60,6 +61,7 @@ class SqliteStore final : public Store, private AccountStore {
 
   AccountStore& accounts() override { return *this; }
   LeadStore& leads() override;
+  ImportStore& imports() override;
   Task<bool> ping() override;
   std::string engine() const override { return "sqlite"; }
   void close() override;
@@ -73,6 +75,7 @@ class SqliteStore final : public Store, private AccountStore {
 
  private:
   friend class SqliteLeadStore;
+  friend class SqliteImportStore;
 
   // Runs fn(Connection&) on the writer thread inside a group-committed transaction; resumes
   // the caller once the transaction is durable.
@@ -178,6 +181,7 @@ class SqliteStore final : public Store, private AccountStore {
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
   boost::asio::thread_pool readers_;
   std::unique_ptr<SqliteLeadStore> leads_;
+  std::unique_ptr<SqliteImportStore> imports_;
   bool closed_ = false;
 };
 

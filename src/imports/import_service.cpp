@@ -1,0 +1,472 @@
+#include "imports/import_service.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "common/async.h"
+#include "common/errors.h"
+#include "common/ids.h"
+#include "common/json.h"
+#include "common/time.h"
+#include "imports/csv_reader.h"
+#include "imports/header_mapping.h"
+#include "leads/leads_service.h"
+#include "ops/log.h"
+
+namespace lms::imports {
+
+namespace asio = boost::asio;
+using accounts::Principal;
+using accounts::Role;
+
+namespace {
+
+bool is_manager(const Principal& p) { return p.role == Role::admin || p.role == Role::manager; }
+
+// One CSV cell, quoted when it needs to be (RFC 4180).
+void append_cell(std::string& out, std::string_view value) {
+  bool quote = value.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (!quote) {
+    out += value;
+    return;
+  }
+  out += '"';
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+template <class Cells>
+std::string csv_line(const Cells& cells) {
+  std::string out;
+  bool first = true;
+  for (const auto& cell : cells) {
+    if (!first) out += ',';
+    first = false;
+    append_cell(out, cell);
+  }
+  return out;
+}
+
+std::string reason_of(const ApiError& error) {
+  if (error.details().empty()) return error.what();
+  std::string out;
+  for (const auto& d : error.details()) {
+    if (!out.empty()) out += "; ";
+    out += d.field + ": " + d.message;
+  }
+  return out;
+}
+
+// Turns a mapped record into the API's input shape, so imports run the API's rules.
+leads::LeadInput lead_input(const LeadValues& v, const std::string& default_source) {
+  leads::LeadInput in;
+  auto set = [](leads::Field<std::string>& field, const std::string& value) {
+    if (!value.empty()) field = std::optional<std::string>(value);
+  };
+  set(in.name, v.name);
+  set(in.phone, v.phone);
+  set(in.email, v.email);
+  set(in.company, v.company);
+  set(in.source, v.source.empty() ? default_source : v.source);
+  set(in.status, v.status);
+  if (!v.tags.empty()) in.tags = v.tags;
+  if (v.custom_json != "{}") in.custom_json = v.custom_json;
+  return in;
+}
+
+std::optional<Dedupe> parse_dedupe(const std::optional<std::string>& text) {
+  if (!text || *text == "skip") return Dedupe::skip;
+  if (*text == "update") return Dedupe::update;
+  return std::nullopt;
+}
+
+std::optional<bool> parse_flag(const std::optional<std::string>& text) {
+  if (!text || *text == "false" || *text == "0") return false;
+  if (*text == "true" || *text == "1" || text->empty()) return true;
+  return std::nullopt;
+}
+
+// Removes the spool file unless released: an upload refused with 422 leaves nothing behind.
+struct SpoolGuard {
+  std::filesystem::path path;
+  bool keep = false;
+  ~SpoolGuard() {
+    if (keep) return;
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+std::string progress_json(const ImportJob& job) {
+  return json::build([&](json::Writer& w) {
+    w.StartObject();
+    json::field(w, "id", job.id);
+    json::key(w, "processedRows");
+    w.Int64(job.processed_rows);
+    json::key(w, "totalRows");
+    w.Int64(job.total_rows.value_or(0));
+    json::key(w, "inserted");
+    w.Int64(job.counts.inserted);
+    json::key(w, "updated");
+    w.Int64(job.counts.updated);
+    json::key(w, "duplicates");
+    w.Int64(job.counts.duplicates);
+    json::key(w, "invalid");
+    w.Int64(job.counts.invalid);
+    w.EndObject();
+  });
+}
+
+}  // namespace
+
+std::string job_json(const ImportJob& job) {
+  auto time_or_null = [](json::Writer& w, const char* key, const std::optional<Millis>& t) {
+    json::key(w, key);
+    t ? json::string(w, format_rfc3339(*t)) : (void)w.Null();
+  };
+  return json::build([&](json::Writer& w) {
+    w.StartObject();
+    json::field(w, "id", job.id);
+    json::field(w, "state", job.state);
+    json::field(w, "fileName", job.file_name);
+    json::key(w, "totalRows");
+    job.total_rows ? (void)w.Int64(*job.total_rows) : (void)w.Null();
+    json::key(w, "processedRows");
+    w.Int64(job.processed_rows);
+    json::key(w, "inserted");
+    w.Int64(job.counts.inserted);
+    json::key(w, "updated");
+    w.Int64(job.counts.updated);
+    json::key(w, "duplicates");
+    w.Int64(job.counts.duplicates);
+    json::key(w, "invalid");
+    w.Int64(job.counts.invalid);
+    json::field(w, "createdBy", job.created_by);
+    json::field(w, "createdAt", format_rfc3339(job.created_at));
+    time_or_null(w, "startedAt", job.started_at);
+    time_or_null(w, "finishedAt", job.finished_at);
+    json::key(w, "error");
+    job.error ? json::string(w, *job.error) : (void)w.Null();
+    json::key(w, "dryRun");
+    w.Bool(job.dry_run);
+    json::field(w, "dedupe", job.dedupe == Dedupe::update ? "update" : "skip");
+    json::field(w, "source", job.source);
+    if (job.reverted) {
+      json::key(w, "reverted");
+      w.Int64(*job.reverted);
+      json::key(w, "kept");
+      w.Int64(job.kept.value_or(0));
+    }
+    w.EndObject();
+  });
+}
+
+ImportService::ImportService(store::Store& store, accounts::AccountDirectory& directory, realtime::EventBus* events,
+                             ImportSettings settings)
+    : store_(store),
+      directory_(directory),
+      events_(events),
+      settings_(std::move(settings)),
+      pool_(std::max(1u, settings_.workers)) {
+  std::filesystem::create_directories(settings_.spool_dir);
+}
+
+ImportService::~ImportService() { stop(); }
+
+void ImportService::stop() {
+  stopping_ = true;
+  pool_.join();
+}
+
+store::Task<void> ImportService::resume() {
+  auto jobs = co_await store_.imports().unfinished_jobs();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& job : jobs) pending_.push_back(std::move(job));
+  }
+  if (!jobs.empty()) ops::LogLine("resuming imports").num("jobs", static_cast<std::int64_t>(jobs.size())).info();
+  schedule();
+}
+
+void ImportService::schedule() {
+  std::vector<ImportJob> starting;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = pending_.begin(); it != pending_.end() && running_ < std::max(1u, settings_.workers);) {
+      if (busy_orgs_.count(it->organization_id)) {
+        ++it;
+        continue;
+      }
+      busy_orgs_.insert(it->organization_id);
+      ++running_;
+      starting.push_back(std::move(*it));
+      it = pending_.erase(it);
+    }
+  }
+  for (auto& job : starting) asio::co_spawn(pool_.get_executor(), run_job(std::move(job)), asio::detached);
+}
+
+store::Task<void> ImportService::run_job(ImportJob job) {
+  const std::string org = job.organization_id;
+  try {
+    co_await process(std::move(job));
+  } catch (const std::exception& error) {
+    ops::LogLine("import failed").str("error", error.what()).error();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    busy_orgs_.erase(org);
+    --running_;
+  }
+  if (!stopping_) schedule();
+}
+
+store::Task<ImportJob> ImportService::process(ImportJob job) {
+  try {
+    auto head = CsvReader::open(job.spool_path);
+    auto mapping = parse_mapping_json(job.mapping_json.empty() ? "{}" : job.mapping_json);
+    auto columns = map_headers(head.header_names(), mapping.mapping).columns;
+
+    if (job.dry_run && job.processed_rows > 0) {  // dry runs keep no state across a restart
+      co_await store_.imports().reset_job(job.id);
+      job.processed_rows = 0;
+      job.counts = {};
+      job.next_offset = 0;
+      job.next_row = 2;
+      job.rr_position = 0;
+    }
+    if (job.state == "queued" || !job.total_rows) {
+      auto total = static_cast<std::int64_t>(count_records(job.spool_path));
+      Millis started = now_ms();
+      co_await store_.imports().start_job(job.id, total, started);
+      job.total_rows = total;
+      if (!job.started_at) job.started_at = started;
+      job.state = "running";
+    }
+
+    auto org = co_await directory_.organization(job.organization_id);
+    const std::string region = org ? org->default_country : std::string("US");
+    std::vector<std::string> agents;
+    if (job.assign == "round_robin") {
+      for (const auto& user : co_await store_.accounts().list_users(job.organization_id))
+        if (user.role == Role::agent && user.active) agents.push_back(user.id);
+      std::sort(agents.begin(), agents.end());
+    }
+
+    CsvReader& reader = head;
+    if (job.next_offset > 0)
+      reader.resume_at(static_cast<std::uint64_t>(job.next_offset), static_cast<std::uint64_t>(job.next_row));
+    std::unordered_set<std::string> seen;  // dry runs: phones and emails of earlier rows
+    std::int64_t rr = job.rr_position;
+
+    for (;;) {
+      ImportBatch batch{job.id, job.organization_id, job.created_by, job.dedupe, job.dry_run, {}, 0, 0, 0};
+      batch.rows.reserve(std::min<std::size_t>(settings_.batch_rows, 8192));
+      const Millis now = now_ms();
+      while (batch.rows.size() < settings_.batch_rows) {
+        const CsvRecord* record = reader.next();
+        if (!record) break;
+        ImportRow row;
+        row.row = static_cast<std::int64_t>(record->row);
+        row.cells_csv = csv_line(record->fields);
+        if (!record->valid()) {
+          row.error = record->reason();
+          batch.rows.push_back(std::move(row));
+          continue;
+        }
+        auto values = lead_values(record->fields, columns);
+        try {
+          auto f = leads::validate_new_lead(lead_input(values, job.source), region);
+          leads::Lead& lead = row.lead;
+          lead.id = new_id_at(now);
+          lead.organization_id = job.organization_id;
+          lead.name = *f.name;
+          lead.phone = f.phone;
+          lead.email = f.email;
+          lead.company = f.company;
+          lead.source = f.source;
+          if (f.status) lead.status = *f.status;
+          if (f.tags) lead.tags = *f.tags;
+          if (values.custom_json != "{}") lead.custom_json = values.custom_json;
+          if (job.assign == "round_robin") {
+            if (!agents.empty()) lead.assigned_to = agents[static_cast<std::size_t>(rr++ % static_cast<std::int64_t>(agents.size()))];
+          } else if (job.assign != "none") {
+            lead.assigned_to = job.assign;
+          }
+          lead.version = 1;
+          lead.created_at = lead.updated_at = now;
+          lead.created_by = job.created_by;
+          if (job.dry_run) {
+            bool earlier = (lead.phone && !seen.insert("p" + *lead.phone).second);
+            earlier = (lead.email && !seen.insert("e" + *lead.email).second) || earlier;
+            row.earlier_duplicate = earlier;
+          }
+        } catch (const ApiError& error) {
+          row.error = reason_of(error);
+        }
+        batch.rows.push_back(std::move(row));
+      }
+      if (batch.rows.empty()) break;
+      auto checkpoint = reader.checkpoint();
+      batch.next_offset = static_cast<std::int64_t>(checkpoint.offset);
+      batch.next_row = static_cast<std::int64_t>(checkpoint.next_row);
+      batch.rr_position = rr;
+      const auto rows = static_cast<std::int64_t>(batch.rows.size());
+      auto result = co_await store_.imports().apply_batch(std::move(batch));
+      job.processed_rows += rows;
+      job.counts.inserted += result.counts.inserted;
+      job.counts.updated += result.counts.updated;
+      job.counts.duplicates += result.counts.duplicates;
+      job.counts.invalid += result.counts.invalid;
+      job.next_offset = static_cast<std::int64_t>(checkpoint.offset);
+      job.next_row = static_cast<std::int64_t>(checkpoint.next_row);
+      announce_batch(job, result);
+      if (stopping_) co_return job;  // resumes at the next start
+    }
+    job.state = "completed";
+  } catch (const std::exception& error) {
+    job.state = "failed";
+    job.error = error.what();
+  }
+  // (Not inside the handler: a catch block cannot co_await.)
+  job.finished_at = now_ms();
+  co_await store_.imports().finish_job(job.id, job.state, job.error, *job.finished_at);
+  announce_job(realtime::EventKind::import_completed, job);
+  co_return job;
+}
+
+void ImportService::announce_batch(const ImportJob& job, const ImportBatchResult& result) {
+  if (!events_) return;
+  for (const auto& [assignee, counts] : result.by_assignee) {
+    realtime::Event event;
+    event.kind = realtime::EventKind::leads_changed;
+    event.organization_id = job.organization_id;
+    event.assignee = assignee;
+    event.counts = {counts.inserted, counts.updated, 0};
+    events_->publish(std::move(event));
+  }
+  announce_job(realtime::EventKind::import_progress, job);
+}
+
+void ImportService::announce_job(realtime::EventKind kind, const ImportJob& job) {
+  if (!events_) return;
+  realtime::Event event;
+  event.kind = kind;
+  event.organization_id = job.organization_id;
+  event.user_id = job.created_by;
+  event.job_id = job.id;
+  event.payload = kind == realtime::EventKind::import_progress ? progress_json(job) : job_json(job);
+  events_->publish(std::move(event));
+}
+
+store::Task<ImportJob> ImportService::submit(Principal caller, Upload upload) {
+  SpoolGuard guard{upload.spool_path};
+  auto dedupe = parse_dedupe(upload.dedupe);
+  if (!dedupe) throw ApiError::validation("dedupe", "must be skip or update");
+  auto dry_run = parse_flag(upload.dry_run);
+  if (!dry_run) throw ApiError::validation("dryRun", "must be true or false");
+  std::string assign = upload.assign.value_or("none");
+  if (caller.role == Role::agent || assign == "me") {
+    assign = caller.user_id;  // agents' rows are their own
+  } else if (assign != "none" && assign != "round_robin") {
+    auto user = co_await directory_.user(caller.organization_id, assign);
+    if (!user || !user->active) throw ApiError::validation("assign", "not an active user of this organization");
+  }
+  std::string source = upload.source.value_or("import");
+  if (source.empty() || source.size() > 200) throw ApiError::validation("source", "must be 1 to 200 characters");
+  std::string mapping_json = upload.mapping.value_or("");
+  auto mapping = parse_mapping_json(mapping_json.empty() ? "{}" : mapping_json);
+  if (!mapping.error.empty()) throw ApiError::validation("mapping", mapping.error);
+
+  // The file itself, checked now (on the import threads: it is disk work) so a hopeless
+  // upload is a 422, not a job that fails later.
+  std::string header_csv = co_await run_on(pool_.get_executor(), [&]() -> std::string {
+    auto reader = CsvReader::open(upload.spool_path, CsvOptions{64 * 1024, 1 << 20});
+    const CsvRecord* header = reader.header();
+    if (!header) throw ApiError::validation("file", "the file is empty");
+    if (header->error != RecordError::none)
+      throw ApiError::validation("file", "the header row is unreadable: " + header->reason());
+    auto mapped = map_headers(reader.header_names(), mapping.mapping);
+    if (!mapped.ok()) throw ApiError::validation("mapping", mapped.error_message());
+    if (!mapped.columns.usable()) throw ApiError::validation("file", mapped.columns.unusable_reason());
+    if (!reader.next()) throw ApiError::validation("file", "the file has a header but no rows");
+    return csv_line(reader.header_names());
+  });
+
+  ImportJob job;
+  job.id = new_id();
+  job.organization_id = caller.organization_id;
+  job.created_by = caller.user_id;
+  job.file_name = upload.file_name.empty() ? "upload.csv" : upload.file_name;
+  job.spool_path = upload.spool_path.string();
+  job.header_csv = std::move(header_csv);
+  job.dedupe = *dedupe;
+  job.assign = assign;
+  job.source = source;
+  job.mapping_json = mapping_json;
+  job.dry_run = *dry_run;
+  job.created_at = now_ms();
+  co_await store_.imports().create_job(job);
+  guard.keep = true;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(job);
+  }
+  schedule();
+  co_return job;
+}
+
+store::Task<ImportJob> ImportService::get(Principal caller, std::string id) {
+  auto job = co_await store_.imports().find_job(caller.organization_id, id);
+  if (!job || (!is_manager(caller) && job->created_by != caller.user_id)) throw ApiError::not_found("import not found");
+  co_return std::move(*job);
+}
+
+store::Task<std::vector<ImportJob>> ImportService::list(Principal caller) {
+  std::optional<std::string> only;
+  if (!is_manager(caller)) only = caller.user_id;
+  co_return co_await store_.imports().list_jobs(caller.organization_id, only, 100);
+}
+
+store::Task<ImportJob> ImportService::revert(Principal caller, std::string id) {
+  auto job = co_await get(caller, id);
+  if (!is_manager(caller)) throw ApiError::forbidden("only admins and managers may revert imports");
+  if (job.state != "completed" || job.dry_run)
+    throw ApiError::validation("state", "only a completed import that is not a dry run can be reverted");
+  auto result = co_await store_.imports().revert(caller.organization_id, id, caller.user_id, now_ms());
+  if (events_ && (result.reverted > 0 || result.restored > 0)) {
+    realtime::Event event;
+    event.kind = realtime::EventKind::leads_changed;
+    event.organization_id = caller.organization_id;
+    event.counts = {0, result.restored, result.reverted};
+    events_->publish(std::move(event));
+  }
+  co_return co_await get(caller, id);
+}
+
+store::Task<std::string> ImportService::errors_page(const ImportJob& job, std::int64_t& after_row, bool& header_sent) {
+  if (!header_sent) {
+    header_sent = true;
+    co_return "row,reason," + job.header_csv + "\r\n";
+  }
+  auto errors = co_await store_.imports().errors(job.id, after_row, 2000);
+  std::string out;
+  for (const auto& e : errors) {
+    out += std::to_string(e.row);
+    out += ',';
+    append_cell(out, e.reason);
+    out += ',';
+    out += e.cells_csv;
+    out += "\r\n";
+    after_row = e.row;
+  }
+  co_return out;
+}
+
+}  // namespace lms::imports
