@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "accounts/accounts_service.h"
 #include "accounts/directory.h"
@@ -48,6 +51,57 @@ int create_user(const std::string& db, const std::string& org, const std::string
   hashing.join();
   store->close();
   return 0;
+}
+
+struct ImportOptions {
+  std::string db, org, file, dedupe = "skip", assign = "none", source = "import", mapping;
+  bool dry_run = false;
+  std::size_t batch_rows = 5000;
+};
+
+// Runs the server's import pipeline on a file: the job is created as the organization's
+// first admin, runs on the import threads, and the counts are printed as JSON at the end.
+int run_import(const ImportOptions& o) {
+  auto store = lms::app::open_store(o.db, 2);
+  auto users = lms::app::block_on(store->accounts().list_users(o.org));
+  auto admin = std::find_if(users.begin(), users.end(),
+                            [](const lms::accounts::User& u) { return u.role == lms::accounts::Role::admin && u.active; });
+  if (admin == users.end()) {
+    std::cerr << "lms: no active admin in organization " << o.org << "\n";
+    return 1;
+  }
+  lms::accounts::AccountDirectory directory(store->accounts(), std::chrono::seconds(5));
+  auto spool = lms::app::spool_dir(o.db);
+  std::filesystem::create_directories(spool);
+  auto copy = spool / ("cli-" + std::to_string(::getpid()) + ".csv");
+  std::filesystem::copy_file(o.file, copy, std::filesystem::copy_options::overwrite_existing);
+  lms::imports::ImportService imports(*store, directory, nullptr,
+                                      lms::imports::ImportSettings{spool, SIZE_MAX, o.batch_rows, 1});
+  lms::imports::Upload upload{copy, std::filesystem::path(o.file).filename().string(), o.dedupe, o.assign, o.source,
+                              o.mapping.empty() ? std::nullopt : std::optional<std::string>(o.mapping),
+                              std::string(o.dry_run ? "true" : "false")};
+  auto job = lms::app::block_on(imports.submit({admin->id, o.org, lms::accounts::Role::admin}, upload));
+  bool tty = isatty(STDOUT_FILENO);
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto now = lms::app::block_on(store->imports().find_job(o.org, job.id));
+    if (!now) break;
+    job = *now;
+    if (tty && job.total_rows) {
+      auto total = std::max<std::int64_t>(1, *job.total_rows);
+      int width = 40, filled = static_cast<int>(width * job.processed_rows / total);
+      std::cout << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << job.processed_rows
+                << " / " << *job.total_rows << std::flush;
+    }
+    if (job.state != "queued" && job.state != "running") break;
+  }
+  if (tty) std::cout << "\n";
+  imports.stop();
+  store->close();
+  std::cout << "{\"id\":\"" << job.id << "\",\"state\":\"" << job.state << "\",\"totalRows\":" << job.total_rows.value_or(0)
+            << ",\"inserted\":" << job.counts.inserted << ",\"updated\":" << job.counts.updated
+            << ",\"duplicates\":" << job.counts.duplicates << ",\"invalid\":" << job.counts.invalid << "}\n";
+  return job.state == "completed" ? 0 : 1;
 }
 
 int run_seed(const std::string& db, const std::string& org, std::uint64_t leads, int agents, std::size_t batch,
@@ -112,6 +166,19 @@ int main(int argc, char** argv) {
   seed->add_option("--batch", seed_batch, "leads per transaction")->capture_default_str();
   seed->add_option("--agent-password", seed_password, "password of the created agents")->capture_default_str();
 
+  auto* import = cli.add_subcommand("import", "import a CSV file into an organization (the server's pipeline)");
+  ImportOptions import_options;
+  import_options.db = config.db;
+  lms::ops::add_db_option(*import, import_options.db);
+  import->add_option("file", import_options.file, "the CSV file")->required()->check(CLI::ExistingFile);
+  import->add_option("--org", import_options.org, "organization id")->required();
+  import->add_option("--dedupe", import_options.dedupe, "skip or update")->capture_default_str();
+  import->add_option("--assign", import_options.assign, "none, round_robin or a user id")->capture_default_str();
+  import->add_option("--source", import_options.source, "source of rows without one")->capture_default_str();
+  import->add_option("--mapping", import_options.mapping, "JSON {csvHeader: field}");
+  import->add_flag("--dry-run", import_options.dry_run, "validate and count without writing leads");
+  import->add_option("--batch-rows", import_options.batch_rows, "rows per committed batch")->capture_default_str();
+
   auto* version = cli.add_subcommand("version", "print the version");
 
   try {
@@ -132,6 +199,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*user_create) return create_user(user_db, org, email, role, name, password);
+    if (*import) return run_import(import_options);
     if (*seed) return run_seed(seed_db, seed_org, seed_leads, seed_agents, seed_batch, seed_password);
     if (*serve) {
       lms::ops::init_logging(config.log_level);
