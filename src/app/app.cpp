@@ -142,9 +142,11 @@ http::UploadDecision upload_decision(const http::Request& request, const auth::T
 }
 
 void register_routes(http::Router& router, Services& services) {
-  ops::add_ops_routes(router, services.store, services.draining, [&realtime = services.realtime](std::string& out) {
-    realtime.write_metrics(out);
-  });
+  ops::add_ops_routes(router, services.store, services.draining,
+                      [&realtime = services.realtime, &imports = services.imports](std::string& out) {
+                        realtime.write_metrics(out);
+                        imports.write_metrics(out);
+                      });
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
   leads::add_lead_routes(router, services.leads);

@@ -266,7 +266,7 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
     std::int64_t rr = job.rr_position;
 
     for (;;) {
-      ImportBatch batch{job.id, job.organization_id, job.created_by, job.dedupe, job.dry_run, {}, 0, 0, 0};
+      ImportBatch batch{job.id, job.organization_id, job.created_by, job.dedupe, job.dry_run, {}, agents, 0, 0, rr};
       batch.rows.reserve(std::min<std::size_t>(settings_.batch_rows, 8192));
       const Millis now = now_ms();
       while (batch.rows.size() < settings_.batch_rows) {
@@ -294,9 +294,7 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
           if (f.status) lead.status = *f.status;
           if (f.tags) lead.tags = *f.tags;
           if (values.custom_json != "{}") lead.custom_json = values.custom_json;
-          if (job.assign == "round_robin") {
-            if (!agents.empty()) lead.assigned_to = agents[static_cast<std::size_t>(rr++ % static_cast<std::int64_t>(agents.size()))];
-          } else if (job.assign != "none") {
+          if (job.assign != "none" && job.assign != "round_robin") {
             lead.assigned_to = job.assign;
           }
           lead.version = 1;
@@ -316,7 +314,6 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
       auto checkpoint = reader.checkpoint();
       batch.next_offset = static_cast<std::int64_t>(checkpoint.offset);
       batch.next_row = static_cast<std::int64_t>(checkpoint.next_row);
-      batch.rr_position = rr;
       const auto rows = static_cast<std::int64_t>(batch.rows.size());
       auto result = co_await store_.imports().apply_batch(std::move(batch));
       job.processed_rows += rows;
@@ -324,6 +321,12 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
       job.counts.updated += result.counts.updated;
       job.counts.duplicates += result.counts.duplicates;
       job.counts.invalid += result.counts.invalid;
+      rr = result.rr_position;
+      job.rr_position = rr;
+      rows_inserted_ += result.counts.inserted;
+      rows_updated_ += result.counts.updated;
+      rows_duplicate_ += result.counts.duplicates;
+      rows_invalid_ += result.counts.invalid;
       job.next_offset = static_cast<std::int64_t>(checkpoint.offset);
       job.next_row = static_cast<std::int64_t>(checkpoint.next_row);
       announce_batch(job, result);
@@ -339,6 +342,21 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
   co_await store_.imports().finish_job(job.id, job.state, job.error, *job.finished_at);
   announce_job(realtime::EventKind::import_completed, job);
   co_return job;
+}
+
+void ImportService::write_metrics(std::string& out) const {
+  out += "# HELP import_rows_total Rows processed by CSV imports, by result.\n# TYPE import_rows_total counter\n";
+  auto sample = [&](const char* result, const std::atomic<std::int64_t>& n) {
+    out += "import_rows_total{result=\"";
+    out += result;
+    out += "\"} ";
+    out += std::to_string(n.load(std::memory_order_relaxed));
+    out += '\n';
+  };
+  sample("inserted", rows_inserted_);
+  sample("updated", rows_updated_);
+  sample("duplicate", rows_duplicate_);
+  sample("invalid", rows_invalid_);
 }
 
 void ImportService::announce_batch(const ImportJob& job, const ImportBatchResult& result) {

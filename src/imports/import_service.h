@@ -63,6 +63,8 @@ class ImportService {
 
 
   const ImportSettings& settings() const { return settings_; }
+  // `import_rows_total{result}` in Prometheus text format.
+  void write_metrics(std::string& out) const;
   // For blocking file work of the routes (multipart extraction): the import threads.
   boost::asio::thread_pool::executor_type executor() { return pool_.get_executor(); }
 
@@ -79,6 +81,7 @@ class ImportService {
   ImportSettings settings_;
   boost::asio::thread_pool pool_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> rows_inserted_{0}, rows_updated_{0}, rows_duplicate_{0}, rows_invalid_{0};
 
   std::mutex mutex_;
   std::deque<ImportJob> pending_;        // guarded by mutex_

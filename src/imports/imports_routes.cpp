@@ -44,7 +44,7 @@ asio::awaitable<Upload> receive(http::RequestContext& ctx, ImportService& import
   upload.mapping = ctx.query_param("mapping");
   upload.dry_run = ctx.query_param("dryRun");
   upload.spool_path = new_spool_file(imports);
-  if (media == "text/csv" || media == "application/csv" || media == "text/plain") {
+  if (media == "text/csv" || media == "application/csv") {
     if (ctx.body_file.empty()) throw ApiError::validation("file", "the file is empty");
     std::filesystem::rename(ctx.body_file, upload.spool_path);
     upload.file_name = ctx.query_param("fileName").value_or("upload.csv");

@@ -63,7 +63,10 @@ struct ImportBatch {
   Dedupe dedupe = Dedupe::skip;
   bool dry_run = false;
   std::vector<ImportRow> rows;
-  // The checkpoint committed with these rows.
+  // assign=round_robin: the agents, in order; a row gets the next one when it is inserted
+  // (invalid and duplicate rows take no turn).
+  std::vector<std::string> round_robin;
+  // The checkpoint committed with these rows (rr_position: the turn before the batch).
   std::int64_t next_offset = 0;
   std::int64_t next_row = 0;
   std::int64_t rr_position = 0;
@@ -71,6 +74,7 @@ struct ImportBatch {
 
 struct ImportBatchResult {
   ImportCounts counts;
+  std::int64_t rr_position = 0;  // the turn after the batch
   // Inserted or updated leads per assignee ("" for none), for coalesced lead events.
   std::vector<std::pair<std::string, ImportCounts>> by_assignee;
 };

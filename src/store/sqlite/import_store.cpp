@@ -205,6 +205,7 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
   ImportCounts counts;
   std::map<std::string, ImportCounts> by_assignee;
   const std::string imported_data = import_data(b.job_id);
+  std::int64_t rr = b.rr_position;
 
   for (const auto& row : b.rows) {
     if (row.error) {
@@ -220,9 +221,17 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
     if (!b.dry_run) {
       Activity activity{new_id_at(row.lead.created_at), row.lead.id, "imported", b.actor_id, imported_data,
                         row.lead.created_at};
-      if (leads_.insert_imported(c, *org, row.lead, b.job_id, activity)) {
+      const Lead* lead = &row.lead;
+      Lead assigned;
+      if (!b.round_robin.empty()) {
+        assigned = row.lead;
+        assigned.assigned_to = b.round_robin[static_cast<std::size_t>(rr % static_cast<std::int64_t>(b.round_robin.size()))];
+        lead = &assigned;
+      }
+      if (leads_.insert_imported(c, *org, *lead, b.job_id, activity)) {
+        if (!b.round_robin.empty()) ++rr;
         ++counts.inserted;
-        ++by_assignee[row.lead.assigned_to.value_or("")].inserted;
+        ++by_assignee[lead->assigned_to.value_or("")].inserted;
         continue;
       }
     }
@@ -233,7 +242,7 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
     }
     if (existing->import_id == b.job_id) {
       ++counts.duplicates;
-      record_error(c, b.job_id, row, "duplicate of an earlier row of this file (lead " + existing->id + ")");
+      record_error(c, b.job_id, row, "duplicate of an earlier row of this file");
       continue;
     }
     if (b.dedupe == Dedupe::update) {
@@ -294,11 +303,11 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
       .bind(5, counts.invalid)
       .bind(6, b.next_offset)
       .bind(7, b.next_row)
-      .bind(8, b.rr_position)
+      .bind(8, rr)
       .bind(9, b.job_id)
       .run();
 
-  ImportBatchResult result{counts, {}};
+  ImportBatchResult result{counts, rr, {}};
   for (auto& [assignee, n] : by_assignee) result.by_assignee.emplace_back(assignee, n);
   return result;
 }
