@@ -340,6 +340,9 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
   // (Not inside the handler: a catch block cannot co_await.)
   job.finished_at = now_ms();
   co_await store_.imports().finish_job(job.id, job.state, job.error, *job.finished_at);
+  // The rows that matter later (errors, fills) are in the database; the file is done with.
+  std::error_code ignored;
+  std::filesystem::remove(job.spool_path, ignored);
   announce_job(realtime::EventKind::import_completed, job);
   co_return job;
 }
