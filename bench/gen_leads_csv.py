@@ -15,7 +15,8 @@ Canadian area codes: "(415) 234-5678", "415.234.5678", "1-415-234-5678", "+1 415
 the others (GB, DE, FR, AU, IN) are written with their country code ("+44 20 7946 0123",
 "+44 (0)20 7946 0123", "011 44 20 7946 0123", "+49 (0)30 1234 5678", "+33 6 12 34 56 78").
 Every phone number of a valid row is valid for libphonenumber and unique after normalization
-to E.164 (bench/micro/import_parts.cpp --check verifies it on a generated file).
+to E.164: `import_parts FILE --show-invalid 20` (bench/micro/import_parts.cpp) must count
+exactly the "bad phone, no email" rows of OUT.expected.json as invalid phone cells.
 
 Row kinds (chosen per row with a seeded PRNG, so the file is the same for a seed and a row
 count on any CPython 3):
