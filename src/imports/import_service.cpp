@@ -103,6 +103,18 @@ struct SpoolGuard {
   }
 };
 
+// The four counts every job rendering carries (the job, and import:progress).
+void write_counts(json::Writer& w, const ImportCounts& counts) {
+  json::key(w, "inserted");
+  w.Int64(counts.inserted);
+  json::key(w, "updated");
+  w.Int64(counts.updated);
+  json::key(w, "duplicates");
+  w.Int64(counts.duplicates);
+  json::key(w, "invalid");
+  w.Int64(counts.invalid);
+}
+
 std::string progress_json(const ImportJob& job) {
   return json::build([&](json::Writer& w) {
     w.StartObject();
@@ -111,14 +123,7 @@ std::string progress_json(const ImportJob& job) {
     w.Int64(job.processed_rows);
     json::key(w, "totalRows");
     w.Int64(job.total_rows.value_or(0));
-    json::key(w, "inserted");
-    w.Int64(job.counts.inserted);
-    json::key(w, "updated");
-    w.Int64(job.counts.updated);
-    json::key(w, "duplicates");
-    w.Int64(job.counts.duplicates);
-    json::key(w, "invalid");
-    w.Int64(job.counts.invalid);
+    write_counts(w, job.counts);
     w.EndObject();
   });
 }
@@ -139,14 +144,7 @@ std::string job_json(const ImportJob& job) {
     job.total_rows ? (void)w.Int64(*job.total_rows) : (void)w.Null();
     json::key(w, "processedRows");
     w.Int64(job.processed_rows);
-    json::key(w, "inserted");
-    w.Int64(job.counts.inserted);
-    json::key(w, "updated");
-    w.Int64(job.counts.updated);
-    json::key(w, "duplicates");
-    w.Int64(job.counts.duplicates);
-    json::key(w, "invalid");
-    w.Int64(job.counts.invalid);
+    write_counts(w, job.counts);
     json::field(w, "createdBy", job.created_by);
     json::field(w, "createdAt", format_rfc3339(job.created_at));
     time_or_null(w, "startedAt", job.started_at);
