@@ -67,10 +67,12 @@ Connection::Connection(const std::string& path, bool read_only) {
   }
   if (read_only) exec("PRAGMA query_only = 1");
   exec("PRAGMA temp_store = MEMORY");
-  // Reads go through the OS page cache via mmap (no copy into SQLite's cache); the writer
-  // keeps a larger private cache because index inserts land at random pages.
-  exec("PRAGMA mmap_size = 17179869184");
-  exec(read_only ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -524288");
+  // Readers go through the OS page cache via mmap (no copy into SQLite's cache). The writer
+  // reads with pread into its own bounded cache instead: a bulk import touches every index
+  // page, and mapped pages it touched would count against the process's memory for as long
+  // as they stay mapped, growing with the database.
+  exec(read_only ? "PRAGMA mmap_size = 17179869184" : "PRAGMA mmap_size = 0");
+  exec(read_only ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -98304");
   sqlite3_create_function_v2(
       db_, "lms_in_row_set", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, &row_set_,
       [](sqlite3_context* ctx, int, sqlite3_value** args) {
