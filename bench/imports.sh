@@ -22,7 +22,7 @@ SEED=${SEED:-42}
 CACHE=${CACHE:-/tmp/lms-bench-imports}
 PORT=${PORT:-18900}
 SEED_LEADS=${SEED_LEADS:-100000}
-BATCH_ROWS=${BATCH_ROWS:-5000}          # --import-batch-rows (the server's default)
+BATCH_ROWS=${BATCH_ROWS:-10000}         # --import-batch-rows (the server's default)
 WRK_DURATION=${WRK_DURATION:-}          # default: the import's time in this run, within 5..60 s
 ONLY=${ONLY:-parts,import,latency,cli}
 NICE=${NICE:-}                          # e.g. NICE="nice -n 19" while the machine is shared

@@ -56,7 +56,7 @@ int create_user(const std::string& db, const std::string& org, const std::string
 struct ImportOptions {
   std::string db, org, file, dedupe = "skip", assign = "none", source = "import", mapping;
   bool dry_run = false;
-  std::size_t batch_rows = 5000;
+  std::size_t batch_rows = 10000;
 };
 
 // Runs the server's import pipeline on a file: the job is created as the organization's

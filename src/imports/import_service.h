@@ -29,7 +29,7 @@ namespace lms::imports {
 struct ImportSettings {
   std::filesystem::path spool_dir;
   std::size_t max_upload = 100u << 20;
-  std::size_t batch_rows = 5000;
+  std::size_t batch_rows = 10000;
   unsigned workers = 2;
 };
 

@@ -36,7 +36,7 @@ struct ServeConfig {
   std::size_t socket_max_payload = 1024 * 1024;
   std::size_t socket_queue_limit = 1024 * 1024;
   std::size_t import_max_size = 100u << 20;
-  std::size_t import_batch_rows = 5000;
+  std::size_t import_batch_rows = 10000;
   unsigned import_workers = 2;
   std::string log_level = "info";
   bool log_requests = true;
