@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_set>
 
 #include "common/async.h"
 #include "common/errors.h"
@@ -16,6 +15,7 @@
 #include "common/json.h"
 #include "common/time.h"
 #include "imports/csv_reader.h"
+#include "imports/fingerprint_set.h"
 #include "imports/header_mapping.h"
 #include "leads/leads_service.h"
 #include "ops/log.h"
@@ -205,8 +205,8 @@ class BatchParser {
       lead.created_at = lead.updated_at = now;
       lead.created_by = job_.created_by;
       if (job_.dry_run) {
-        bool earlier = (lead.phone && !seen_.insert("p" + *lead.phone).second);
-        earlier = (lead.email && !seen_.insert("e" + *lead.email).second) || earlier;
+        bool earlier = (lead.phone && !seen_.insert("phone", *lead.phone));
+        earlier = (lead.email && !seen_.insert("email", *lead.email)) || earlier;
         row.earlier_duplicate = earlier;
       }
     } catch (const ApiError& error) {
@@ -221,7 +221,7 @@ class BatchParser {
   const std::vector<std::string> agents_;
   const std::size_t batch_rows_;
   ColumnMap columns_;
-  std::unordered_set<std::string> seen_;  // dry runs: phones and emails of earlier rows
+  FingerprintSet seen_;  // dry runs: phones and emails of earlier rows
 };
 
 }  // namespace
