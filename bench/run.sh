@@ -4,6 +4,8 @@
 # connections. Starts its own server on a fresh database; stops everything it started.
 #   bash bench/run.sh            (after `make build`)
 set -euo pipefail
+# Load from one client address and one user: the rate limits would measure themselves.
+export LMS_RATE_API=off LMS_RATE_AUTH=off
 cd "$(dirname "$0")/.."
 LMS=${LMS:-build/lms}
 PORT=${PORT:-18700}

@@ -143,9 +143,11 @@ http::UploadDecision upload_decision(const http::Request& request, const auth::T
 
 void register_routes(http::Router& router, Services& services) {
   ops::add_ops_routes(router, services.store, services.draining,
-                      [&realtime = services.realtime, &imports = services.imports](std::string& out) {
+                      [&realtime = services.realtime, &imports = services.imports,
+                       limiter = services.limiter](std::string& out) {
                         realtime.write_metrics(out);
                         imports.write_metrics(out);
+                        if (limiter) limiter->write_metrics(out);
                       });
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
@@ -186,8 +188,12 @@ int serve(const ops::ServeConfig& config) {
   realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;
+  http::GcraLimiter limiter(config.rate_max_keys);
+  auto api_rule = http::parse_rate_rule(config.rate_api);
+  auto auth_rule = http::parse_rate_rule(config.rate_auth);
+  if (!api_rule || !auth_rule) throw std::runtime_error("--rate-api and --rate-auth take N/WINDOW or off");
   http::Dispatcher dispatcher(router, [&auth](std::string_view token) { return auth.authenticate(token); },
-                              config.log_requests);
+                              config.log_requests, http::RateLimits{&limiter, *api_rule, *auth_rule, config.trust_proxy});
   http::Server server(
       context_ptrs,
       http::ServerLimits{config.header_limit, config.body_limit, config.header_timeout, config.body_timeout,
@@ -201,7 +207,8 @@ int serve(const ops::ServeConfig& config) {
   server.set_upload_policy([&signer, &imports](const http::Request& request) {
     return upload_decision(request, signer, imports);
   });
-  Services services{*store, auth, accounts, leads, imports, realtime, [&server] { return server.draining(); }};
+  Services services{*store,   auth,     accounts, leads, imports, realtime, [&server] { return server.draining(); },
+                    &limiter};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);

@@ -14,6 +14,7 @@
 
 #include "accounts/accounts_service.h"
 #include "auth/auth_service.h"
+#include "http/rate_limit.h"
 #include "http/router.h"
 #include "imports/import_service.h"
 #include "leads/leads_service.h"
@@ -50,6 +51,7 @@ struct Services {
   imports::ImportService& imports;
   realtime::Endpoint& realtime;
   std::function<bool()> draining;
+  const http::RateLimiter* limiter = nullptr;  // its counters go to /metrics
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

@@ -22,7 +22,31 @@ std::optional<std::string_view> bearer_token(const Request& request) {
   return token;
 }
 
+std::optional<RateScope> scope_of(std::string_view route) {
+  if (route.starts_with("/api/auth/")) return RateScope::auth;
+  if (route.starts_with("/api/")) return RateScope::api;
+  return std::nullopt;
+}
+
+void set_rate_headers(Response& response, const RateDecision& d) {
+  response.set("RateLimit-Limit", std::to_string(d.limit));
+  response.set("RateLimit-Remaining", std::to_string(d.remaining));
+  response.set("RateLimit-Reset", std::to_string(d.reset_seconds));
+  if (!d.allowed) response.set(bhttp::field::retry_after, std::to_string(d.retry_after_seconds));
+}
+
 }  // namespace
+
+std::string_view client_address(const Request& request, const ClientInfo& client, bool trust_proxy) {
+  if (!trust_proxy) return client.address;
+  std::string_view forwarded = request["X-Forwarded-For"];
+  auto comma = forwarded.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1);
+  while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+  while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
+  if (last.empty() || last.size() > 64) return client.address;
+  return last;
+}
 
 std::string choose_request_id(std::string_view inbound) {
   bool plain = !inbound.empty() && inbound.size() <= 64;
@@ -52,8 +76,8 @@ std::string choose_request_id(std::string_view inbound) {
   return id;
 }
 
-Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests)
-    : router_(router), authenticate_(std::move(authenticate)), log_requests_(log_requests) {}
+Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits)
+    : router_(router), authenticate_(std::move(authenticate)), log_requests_(log_requests), limits_(limits) {}
 
 asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& client) {
   auto started = std::chrono::steady_clock::now();
@@ -69,6 +93,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
                      {},
                      client.body_file};
   Response response;
+  std::optional<RateDecision> rate;
   bool failed = false;
   std::string failure;
   try {
@@ -80,11 +105,28 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
     } else {
       ctx.route = match.route->pattern;
       ctx.params = std::move(match.params);
+      // Authentication first (its failure is only reported after the rate limit, so a client
+      // guessing tokens is limited like any other), then the limit, then the handler.
+      std::exception_ptr auth_error;
       if (match.route->options.authenticated) {
-        auto token = bearer_token(request);
-        if (!token) throw ApiError::unauthorized("missing bearer token");
-        ctx.principal = co_await authenticate_(*token);
+        try {
+          auto token = bearer_token(request);
+          if (!token) throw ApiError::unauthorized("missing bearer token");
+          ctx.principal = co_await authenticate_(*token);
+        } catch (const ApiError&) {
+          auth_error = std::current_exception();
+        }
       }
+      auto scope = limits_.limiter ? scope_of(ctx.route) : std::nullopt;
+      const RateRule* rule = !scope ? nullptr : *scope == RateScope::api ? &limits_.api : &limits_.auth;
+      if (rule && rule->enabled()) {
+        std::string key = *scope == RateScope::api && ctx.principal ? "u:" + ctx.principal->user_id
+                                                                     : "a:" + std::string(client_address(request, client, limits_.trust_proxy));
+        rate = limits_.limiter->take(*scope, key, *rule);
+        if (!rate->allowed)
+          throw ApiError(429, "rate_limited", "too many requests; retry after " + std::to_string(rate->retry_after_seconds) + " s");
+      }
+      if (auth_error) std::rethrow_exception(auth_error);
       response = co_await match.route->handler(ctx);
     }
   } catch (const ApiError& error) {
@@ -95,6 +137,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
     response = error_response(500, "internal", "internal server error");
   }
   response.set("X-Request-Id", ctx.request_id);
+  if (rate) set_rate_headers(response, *rate);
 
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   if (failed) {

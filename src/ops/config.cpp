@@ -146,6 +146,35 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname("LMS_IMPORT_WORKERS")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  auto rate_format = CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (text == "off") return {};
+        auto slash = text.find('/');
+        bool digits = slash != std::string::npos && slash > 0 &&
+                      text.find_first_not_of("0123456789") == slash;
+        if (!digits || !parse_duration(std::string_view(text).substr(slash + 1)))
+          return "expected REQUESTS/WINDOW (e.g. 5000/15m) or off";
+        return {};
+      },
+      "N/WINDOW|off");
+  app.add_option("--rate-api", c.rate_api,
+                 "API rate limit per user (per client address before authentication), e.g. 5000/15m, or off")
+      ->envname("LMS_RATE_API")
+      ->check(rate_format)
+      ->capture_default_str();
+  app.add_option("--rate-auth", c.rate_auth, "rate limit of /api/auth/* per client address, e.g. 200/15m, or off")
+      ->envname("LMS_RATE_AUTH")
+      ->check(rate_format)
+      ->capture_default_str();
+  app.add_option("--rate-max-keys", c.rate_max_keys,
+                 "users and addresses the rate limiter tracks at most (16 bytes each, about twice that in memory)")
+      ->envname("LMS_RATE_MAX_KEYS")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--trust-proxy", c.trust_proxy,
+                 "take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)")
+      ->envname("LMS_TRUST_PROXY")
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
