@@ -12,6 +12,7 @@
 #include "accounts/render.h"
 #include "auth/tokens.h"
 #include "common/json.h"
+#include "http/rate_limit.h"
 #include "http/router.h"
 
 namespace {
@@ -96,3 +97,30 @@ void BM_RenderUserAndOrganization(benchmark::State& state) {
 BENCHMARK(BM_RenderUserAndOrganization);
 
 }  // namespace
+
+// The rate limiter's decision on the hot path: one key per user, many users.
+static void BM_RateLimiterTake(benchmark::State& state) {
+  lms::http::GcraLimiter limiter;
+  lms::http::RateRule rule{1'000'000, std::chrono::minutes(15)};
+  std::vector<std::string> keys;
+  for (int i = 0; i < 10'000; ++i) keys.push_back("u:" + std::to_string(i));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(limiter.take(lms::http::RateScope::api, keys[i++ % keys.size()], rule));
+  }
+}
+BENCHMARK(BM_RateLimiterTake);
+
+// The limiter's memory with 1,000,000 tracked keys (all still limited: the worst case).
+static void BM_RateLimiterMemoryAtOneMillionKeys(benchmark::State& state) {
+  for (auto _ : state) {
+    lms::http::GcraLimiter limiter(1'000'000);
+    lms::http::RateRule rule{5000, std::chrono::minutes(15)};
+    auto now = lms::http::GcraLimiter::Clock::now();
+    for (int i = 0; i < 1'000'000; ++i) limiter.take_at(lms::http::RateScope::api, "a:" + std::to_string(i), rule, now);
+    state.counters["tracked_keys"] = static_cast<double>(limiter.tracked_keys());
+    state.counters["MiB"] = static_cast<double>(limiter.memory_bytes()) / (1024.0 * 1024.0);
+    state.counters["bytes_per_key"] = static_cast<double>(limiter.memory_bytes()) / static_cast<double>(limiter.tracked_keys());
+  }
+}
+BENCHMARK(BM_RateLimiterMemoryAtOneMillionKeys)->Iterations(1)->Unit(benchmark::kMillisecond);
