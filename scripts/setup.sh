@@ -10,6 +10,7 @@ packages=(
   libphonenumber-dev libpq-dev libhiredis-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk procps
+  prometheus  # only for promtool: the tests check /metrics with Prometheus' own parser
 )
 # Node.js may come from another source that bundles npm; only ask Debian when it is absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

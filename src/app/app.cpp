@@ -143,8 +143,10 @@ http::UploadDecision upload_decision(const http::Request& request, const auth::T
 
 void register_routes(http::Router& router, Services& services) {
   ops::add_ops_routes(router, services.store, services.draining,
-                      [&realtime = services.realtime, &imports = services.imports,
-                       limiter = services.limiter](std::string& out) {
+                      [&store = services.store, &realtime = services.realtime, &imports = services.imports,
+                       limiter = services.limiter, requests = services.request_metrics](std::string& out) {
+                        if (requests) requests->write(out);
+                        store.write_metrics(out);
                         realtime.write_metrics(out);
                         imports.write_metrics(out);
                         if (limiter) limiter->write_metrics(out);
@@ -189,11 +191,13 @@ int serve(const ops::ServeConfig& config) {
 
   http::Router router;
   http::GcraLimiter limiter(config.rate_max_keys);
+  ops::RequestMetrics request_metrics;
   auto api_rule = http::parse_rate_rule(config.rate_api);
   auto auth_rule = http::parse_rate_rule(config.rate_auth);
   if (!api_rule || !auth_rule) throw std::runtime_error("--rate-api and --rate-auth take N/WINDOW or off");
   http::Dispatcher dispatcher(router, [&auth](std::string_view token) { return auth.authenticate(token); },
-                              config.log_requests, http::RateLimits{&limiter, *api_rule, *auth_rule, config.trust_proxy});
+                              config.log_requests, http::RateLimits{&limiter, *api_rule, *auth_rule, config.trust_proxy},
+                              config.http_metrics ? &request_metrics : nullptr);
   http::Server server(
       context_ptrs,
       http::ServerLimits{config.header_limit, config.body_limit, config.header_timeout, config.body_timeout,
@@ -208,7 +212,7 @@ int serve(const ops::ServeConfig& config) {
     return upload_decision(request, signer, imports);
   });
   Services services{*store,   auth,     accounts, leads, imports, realtime, [&server] { return server.draining(); },
-                    &limiter};
+                    &limiter, config.http_metrics ? &request_metrics : nullptr};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);

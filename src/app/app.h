@@ -15,6 +15,7 @@
 #include "accounts/accounts_service.h"
 #include "auth/auth_service.h"
 #include "http/rate_limit.h"
+#include "ops/request_metrics.h"
 #include "http/router.h"
 #include "imports/import_service.h"
 #include "leads/leads_service.h"
@@ -51,7 +52,8 @@ struct Services {
   imports::ImportService& imports;
   realtime::Endpoint& realtime;
   std::function<bool()> draining;
-  const http::RateLimiter* limiter = nullptr;  // its counters go to /metrics
+  const http::RateLimiter* limiter = nullptr;           // its counters go to /metrics
+  const ops::RequestMetrics* request_metrics = nullptr;  // likewise
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

@@ -76,8 +76,13 @@ std::string choose_request_id(std::string_view inbound) {
   return id;
 }
 
-Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits)
-    : router_(router), authenticate_(std::move(authenticate)), log_requests_(log_requests), limits_(limits) {}
+Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits,
+                       ops::RequestMetrics* metrics)
+    : router_(router),
+      authenticate_(std::move(authenticate)),
+      log_requests_(log_requests),
+      limits_(limits),
+      metrics_(metrics) {}
 
 asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& client) {
   auto started = std::chrono::steady_clock::now();
@@ -140,6 +145,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
   if (rate) set_rate_headers(response, *rate);
 
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  if (metrics_) metrics_->observe(request.method_string(), ctx.route, response.result_int(), micros);
   if (failed) {
     ops::LogLine("unhandled error")
         .str("request_id", ctx.request_id)

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "http/rate_limit.h"
+#include "ops/request_metrics.h"
 #include "http/router.h"
 #include "http/server.h"
 
@@ -26,7 +27,8 @@ struct RateLimits {
 
 class Dispatcher {
  public:
-  Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits = {});
+  Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits = {},
+             ops::RequestMetrics* metrics = nullptr);
 
   asio::awaitable<Reply> handle(Request& request, const ClientInfo& client);
 
@@ -35,6 +37,7 @@ class Dispatcher {
   Authenticator authenticate_;
   bool log_requests_;
   RateLimits limits_;
+  ops::RequestMetrics* metrics_;
 };
 
 // The client's address: the socket's peer, or with `trust_proxy` the last X-Forwarded-For

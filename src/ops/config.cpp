@@ -175,6 +175,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                  "take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)")
       ->envname("LMS_TRUST_PROXY")
       ->capture_default_str();
+  app.add_option("--http-metrics", c.http_metrics,
+                 "count requests and their durations by route for /metrics (true/false)")
+      ->envname("LMS_HTTP_METRICS")
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

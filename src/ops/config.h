@@ -42,6 +42,7 @@ struct ServeConfig {
   std::string rate_auth = "200/15m";  // /api/auth/* per client address; "off"
   std::size_t rate_max_keys = 1'000'000;
   bool trust_proxy = false;
+  bool http_metrics = true;  // http_requests_total and http_request_duration_seconds
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login

@@ -166,8 +166,10 @@ class Store {
   virtual ImportStore& imports() = 0;
   // True when the database answers a trivial query.
   virtual Task<bool> ping() = 0;
-  // Pool sizes and queue depth, for readiness and metrics.
+  // The engine's name ("sqlite").
   virtual std::string engine() const = 0;
+  // Prometheus samples of the engine: db_pool_connections{state}, queue depths.
+  virtual void write_metrics(std::string& out) = 0;
   // Finishes queued writes and closes every connection. Idempotent.
   virtual void close() = 0;
   // Completes the work an engine defers after a write (the search index of new rows), for

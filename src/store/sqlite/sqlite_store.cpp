@@ -40,6 +40,7 @@ SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning
   note_search_backlog(*writer_conn_);
   checkpointer_ = std::make_unique<Checkpointer>(path_, *writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
+  reader_count_ = idle_readers_.size();
   leads_ = std::make_unique<SqliteLeadStore>(*this);
   imports_ = std::make_unique<SqliteImportStore>(*this, *leads_);
   writer_ = std::thread([this] { writer_loop(); });
@@ -118,6 +119,27 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
   for (const auto& id : changed_leads_) lead_cache_.invalidate(id);
   changed_leads_.clear();
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
+}
+
+void SqliteStore::write_metrics(std::string& out) {
+  std::size_t idle = 0, queued = 0;
+  {
+    std::lock_guard lock(readers_mutex_);
+    idle = idle_readers_.size();
+  }
+  {
+    std::lock_guard lock(write_mutex_);
+    queued = write_queue_.size();
+  }
+  out += "# HELP db_pool_connections Database connections by state (readers idle or busy, the one writer).\n";
+  out += "# TYPE db_pool_connections gauge\n";
+  out += "db_pool_connections{state=\"idle\"} " + std::to_string(idle) + "\n";
+  out += "db_pool_connections{state=\"busy\"} " + std::to_string(reader_count_ - std::min(idle, reader_count_)) + "\n";
+  out += "db_pool_connections{state=\"writer\"} 1\n";
+  out += "# HELP db_write_queue_depth Write jobs waiting for the writer.\n# TYPE db_write_queue_depth gauge\n";
+  out += "db_write_queue_depth " + std::to_string(queued) + "\n";
+  out += "# HELP db_search_backlog Leads not in the search index yet (searched directly meanwhile).\n";
+  out += "# TYPE db_search_backlog gauge\ndb_search_backlog " + std::to_string(search_behind_by_.load()) + "\n";
 }
 
 std::int64_t SqliteStore::search_indexed_through(Connection& c) {

@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -64,6 +65,7 @@ class SqliteStore final : public Store, private AccountStore {
   ImportStore& imports() override;
   Task<bool> ping() override;
   std::string engine() const override { return "sqlite"; }
+  void write_metrics(std::string& out) override;
   void close() override;
   Task<void> settle() override;
   // Rows not yet in the search index.
@@ -165,7 +167,7 @@ class SqliteStore final : public Store, private AccountStore {
   IndexTuning index_tuning_;
   // Rows past the search index's mark as of the last commit. Writer thread only (read in its
   // wait predicate).
-  std::int64_t search_behind_by_ = 0;
+  std::atomic<std::int64_t> search_behind_by_{0};  // written by the writer, read by metrics
   std::unique_ptr<Connection> writer_conn_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::mutex write_mutex_;
@@ -177,6 +179,7 @@ class SqliteStore final : public Store, private AccountStore {
   LeadCache lead_cache_;
   std::thread writer_;
   std::mutex readers_mutex_;
+  std::size_t reader_count_ = 0;
   std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
   boost::asio::thread_pool readers_;
