@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The rate limiter's cost on the hot path (docs/benchmarks.md, "Rate limits"): wrk against
-# GET /api/leads/:id with the API limit off and on (a rule high enough never to refuse, so
-# every request pays for the decision and the headers), alternating A/B/A/B on one seeded
-# database in the same run; the median of each side is compared.
+# The cost of the rate limiter and the request metrics on the hot path (docs/benchmarks.md,
+# "Rate limits and metrics"): wrk against GET /api/leads/:id with both off and both on (an API
+# rule high enough never to refuse, so every request pays for the decision and the headers,
+# and --http-metrics true), alternating A/B, B/A, ... on one seeded database in the same run; the
+# median of each side is compared.
 #   bash bench/rate_limit.sh          (after `make build`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,8 @@ dir=$(mktemp -d /tmp/lms-bench-rate-XXXXXX)
 server=""
 stop() { [ -n "$server" ] && { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }; }
 trap 'stop; rm -rf "$dir"' EXIT
-start() {  # RATE_API
-  "$LMS" serve --port "$PORT" --bind 127.0.0.1 --db "$dir/lms.db" --token-secret "$SECRET" --log-requests false \
+start() {  # RATE_API [HTTP_METRICS]
+  "$LMS" serve --http-metrics "${2:-false}" --port "$PORT" --bind 127.0.0.1 --db "$dir/lms.db" --token-secret "$SECRET" --log-requests false \
     --access-ttl 2h --rate-auth off --rate-api "$1" >>"$dir/server.log" 2>&1 &
   server=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
@@ -34,8 +35,8 @@ curl -sf "http://127.0.0.1:$PORT/api/leads?limit=100" -H "Authorization: Bearer 
   python3 -c 'import json,sys; [print(l["id"]) for l in json.load(sys.stdin)["items"]]' >"$dir/ids"
 stop
 
-rps() {  # RATE_API -> requests/s
-  start "$1"
+rps() {  # RATE_API HTTP_METRICS -> requests/s
+  start "$1" "$2"
   local out
   out=$(TOKEN=$token IDS=$dir/ids wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s bench/get_lead.lua "http://127.0.0.1:$PORT")
   stop
@@ -43,15 +44,24 @@ rps() {  # RATE_API -> requests/s
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 off=(); on=()
-for _ in $(seq "$ROUNDS"); do
-  off+=("$(rps off)")
-  on+=("$(rps 1000000000/15m)")
+# Odd rounds run "off" first, even rounds "on" first, so a drift of the host's speed during a
+# round does not always favour the same side.
+for round in $(seq "$ROUNDS"); do
+  if (( round % 2 )); then
+    off+=("$(rps off false)")
+    on+=("$(rps 1000000000/15m true)")
+  else
+    on+=("$(rps 1000000000/15m true)")
+    off+=("$(rps off false)")
+  fi
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 m_off=$(median "${off[@]}"); m_on=$(median "${on[@]}")
-echo "## rate limiter A/B, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, commit $(git rev-parse --short HEAD)"
+echo "## rate limiter + request metrics A/B, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, commit $(git rev-parse --short HEAD)"
 echo "| GET /api/leads/:id, wrk -t2 -c$CONNECTIONS -d$DURATION | runs (requests/s) | median |"
 echo "|---|---|---|"
-echo "| --rate-api off | ${off[*]} | $m_off |"
-echo "| --rate-api 1000000000/15m | ${on[*]} | $m_on |"
+echo "| --rate-api off --http-metrics false | ${off[*]} | $m_off |"
+echo "| --rate-api 1000000000/15m --http-metrics true | ${on[*]} | $m_on |"
+pairs=""; for i in "${!off[@]}"; do pairs+="$(echo "scale=3; ${on[$i]} / ${off[$i]}" | bc) "; done
+echo "on / off by pair: $pairs"
 echo "on / off = $(echo "scale=3; $m_on / $m_off" | bc)"

@@ -1,8 +1,7 @@
 #include "ops/request_metrics.h"
 
 #include <charconv>
-#include <functional>
-#include <thread>
+#include <atomic>
 
 namespace lms::ops {
 
@@ -34,7 +33,11 @@ void RequestMetrics::observe(std::string_view method, std::string_view route, in
   std::size_t bucket = 0;
   while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
 
-  Shard& shard = shards_[std::hash<std::thread::id>{}(std::this_thread::get_id()) % shards_.size()];
+  // Each thread takes the next shard the first time it records (thread ids hashed modulo 16
+  // tend to collide: they are aligned addresses).
+  static std::atomic<std::size_t> next_shard{0};
+  thread_local const std::size_t mine = next_shard.fetch_add(1, std::memory_order_relaxed);
+  Shard& shard = shards_[mine % shards_.size()];
   std::lock_guard lock(shard.mutex);
   auto request = shard.requests.find(key);
   if (request == shard.requests.end()) request = shard.requests.emplace(key, 0).first;

@@ -3,7 +3,7 @@
 // (`http_request_duration_seconds`, a histogram with buckets from 1 ms to 10 s), plus build
 // information and uptime. Route labels are patterns (`/api/leads/:id`), never raw paths, so the
 // number of series is bounded by the route table. Recording takes a lock of one of 16 shards
-// picked by thread, so I/O threads do not contend; /metrics merges the shards.
+// one per thread (round robin), so I/O threads do not contend; /metrics merges the shards.
 #pragma once
 
 #include <array>
