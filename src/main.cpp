@@ -62,6 +62,7 @@ struct ImportOptions {
 // Runs the server's import pipeline on a file: the job is created as the organization's
 // first admin, runs on the import threads, and the counts are printed as JSON at the end.
 int run_import(const ImportOptions& o) {
+  lms::ops::init_stderr_logging("info");  // stdout carries the counts only
   auto store = lms::app::open_store(o.db, 2);
   auto users = lms::app::block_on(store->accounts().list_users(o.org));
   auto admin = std::find_if(users.begin(), users.end(),

@@ -25,6 +25,15 @@ void init_logging(const std::string& level) {
   spdlog::flush_every(std::chrono::seconds(1));
 }
 
+void init_stderr_logging(const std::string& level) {
+  if (spdlog::get("lms")) return;
+  auto logger = std::make_shared<spdlog::logger>("lms", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc));
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
 void flush_logs() { spdlog::default_logger()->flush(); }
 
 void shutdown_logging() {

@@ -13,6 +13,8 @@ namespace lms::ops {
 
 // Installs the JSON logger as spdlog's default. `level` is trace|debug|info|warn|error|off.
 void init_logging(const std::string& level);
+// For command-line tools whose stdout is their result: the same JSON lines, on stderr.
+void init_stderr_logging(const std::string& level);
 void flush_logs();
 void shutdown_logging();
 
