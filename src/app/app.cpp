@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -211,7 +212,9 @@ int serve(const ops::ServeConfig& config) {
   server.set_upload_policy([&signer, &imports](const http::Request& request) {
     return upload_decision(request, signer, imports);
   });
-  Services services{*store,   auth,     accounts, leads, imports, realtime, [&server] { return server.draining(); },
+  std::atomic<bool> shutting_down{false};  // set at SIGTERM, before a --drain-delay ends
+  Services services{*store,   auth,     accounts, leads, imports, realtime,
+                    [&server, &shutting_down] { return shutting_down.load() || server.draining(); },
                     &limiter, config.http_metrics ? &request_metrics : nullptr};
   register_routes(router, services);
 
@@ -245,15 +248,23 @@ int serve(const ops::ServeConfig& config) {
       *contexts[0],
       [&]() -> asio::awaitable<void> {
         int signal = co_await signals.async_wait(asio::use_awaitable);
-        ops::LogLine("draining").num("signal", signal).num("open_connections", static_cast<std::int64_t>(server.open_connections())).info();
-        server.begin_drain();
-        hub.close_all();  // sockets reconnect to another instance, or to this one after restart
         // A second signal stops at once.
         signals.async_wait([&](boost::system::error_code ec, int) {
           if (!ec) stop_all();
         });
-        auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
+        shutting_down = true;
         asio::steady_timer tick(*contexts[0]);
+        if (config.drain_delay.count() > 0) {
+          // /readyz says 503 while everything still works, so a load balancer polling it takes
+          // this instance out of rotation before connections start being refused.
+          ops::LogLine("not ready, still serving").num("signal", signal).num("drain_delay_ms", config.drain_delay.count()).info();
+          tick.expires_after(config.drain_delay);
+          co_await tick.async_wait(asio::use_awaitable);
+        }
+        ops::LogLine("draining").num("signal", signal).num("open_connections", static_cast<std::int64_t>(server.open_connections())).info();
+        server.begin_drain();
+        hub.close_all();  // sockets reconnect to another instance, or to this one after restart
+        auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
         while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
           tick.expires_after(std::chrono::milliseconds(20));
           co_await tick.async_wait(asio::use_awaitable);

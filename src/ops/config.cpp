@@ -128,6 +128,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                   "how long a keep-alive connection may wait for its next request", "60s");
   duration_option(app, "--shutdown-timeout", c.shutdown_timeout, "LMS_SHUTDOWN_TIMEOUT",
                   "on SIGTERM, how long in-flight requests may take to finish", "10s");
+  duration_option(app, "--drain-delay", c.drain_delay, "LMS_DRAIN_DELAY",
+                  "on SIGTERM, how long /readyz answers 503 while requests are still served, so a load balancer "
+                  "stops sending before the server stops accepting (e.g. 5s behind one)",
+                  "0s");
   duration_option(app, "--ping-interval", c.ping_interval, "LMS_PING_INTERVAL",
                   "real-time heartbeat: how often the server pings each socket", "25s");
   duration_option(app, "--ping-timeout", c.ping_timeout, "LMS_PING_TIMEOUT",

@@ -31,6 +31,7 @@ struct ServeConfig {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::chrono::milliseconds drain_delay{0};  // on SIGTERM: /readyz 503 while still serving
   std::chrono::milliseconds ping_interval{25'000};
   std::chrono::milliseconds ping_timeout{20'000};
   std::size_t socket_max_payload = 1024 * 1024;

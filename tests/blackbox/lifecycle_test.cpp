@@ -102,6 +102,25 @@ TEST(LifecycleTest, ReadinessIsUnavailableWhileDraining) {
   EXPECT_EQ(server.terminate(), 0);
 }
 
+TEST(LifecycleTest, DrainDelayKeepsServingWhileReadinessSays503) {
+  LmsServer server({"--drain-delay", "1500ms"});
+  Client c(server.port());
+  ASSERT_EQ(c.get("/readyz").status, 200);
+  kill(server.pid(), SIGTERM);
+  std::this_thread::sleep_for(300ms);
+  // Not ready, but still accepting and serving: a load balancer sees the 503 and stops.
+  auto ready = c.get("/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.str("/draining"), "true");
+  EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
+  // After the delay the server drains as usual and exits cleanly, with no second signal.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server.running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(server.running());
+  EXPECT_EQ(server.terminate(), 0);
+  EXPECT_NE(server.logs().find("not ready, still serving"), std::string::npos);
+}
+
 TEST(LifecycleTest, CommandLineTools) {
   int code = -1;
   auto version = run_command(std::string(LMS_BINARY) + " version", &code);
