@@ -202,7 +202,7 @@ int serve(const ops::ServeConfig& config) {
   http::Server server(
       context_ptrs,
       http::ServerLimits{config.header_limit, config.body_limit, config.header_timeout, config.body_timeout,
-                         config.idle_timeout},
+                         config.idle_timeout, config.max_connections},
       [&dispatcher](http::Request& req, const http::ClientInfo& client) { return dispatcher.handle(req, client); },
       [](int status, std::string_view reason, const http::ClientInfo& client) {
         ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();

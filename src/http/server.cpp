@@ -88,6 +88,10 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
+    if (limits_.max_connections > 0 && open_connections() >= limits_.max_connections) {
+      asio::co_spawn(target, refuse_connection(std::move(socket)), asio::detached);
+      continue;
+    }
     socket.set_option(tcp::no_delay(true), ec);
     auto conn = std::make_shared<Connection>(std::move(socket));
     auto remote = conn->stream.socket().remote_endpoint(ec);
@@ -98,6 +102,22 @@ asio::awaitable<void> Server::accept_loop() {
     }
     asio::co_spawn(conn->stream.get_executor(), serve(conn), asio::detached);
   }
+}
+
+// Over the connection cap: a short 503 (the contract's error body) and a clean close, so the
+// client sees why instead of a reset.
+asio::awaitable<void> Server::refuse_connection(tcp::socket socket) {
+  static constexpr std::string_view kBody = R"({"error":{"code":"unavailable","message":"too many connections"}})";
+  static const std::string kResponse =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
+  refused_connections_.fetch_add(1, std::memory_order_relaxed);
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(2));
+  error_code ec;
+  co_await asio::async_write(stream, asio::buffer(kResponse), asio::redirect_error(asio::use_awaitable, ec));
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
 }
 
 namespace {

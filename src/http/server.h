@@ -36,6 +36,9 @@ struct ServerLimits {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // HTTP connections served at once (WebSockets, once handed over, are not counted); beyond
+  // it a new connection gets 503 and is closed while existing ones keep working. 0: no cap.
+  std::size_t max_connections = 0;
 };
 
 struct ClientInfo {
@@ -81,10 +84,13 @@ class Server {
   void begin_drain();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  // Connections refused at the cap (--max-connections) since start.
+  std::size_t refused_connections() const { return refused_connections_.load(std::memory_order_relaxed); }
 
  private:
   struct Connection;
   asio::awaitable<void> accept_loop();
+  asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
   asio::awaitable<bool> write_streamed(Connection& conn, Response& head, const StreamBody& body);
   asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
@@ -103,6 +109,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only
   std::atomic<std::size_t> open_connections_{0};
+  std::atomic<std::size_t> refused_connections_{0};
   std::mutex connections_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by connections_mutex_
 };

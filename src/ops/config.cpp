@@ -128,6 +128,11 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                   "how long a keep-alive connection may wait for its next request", "60s");
   duration_option(app, "--shutdown-timeout", c.shutdown_timeout, "LMS_SHUTDOWN_TIMEOUT",
                   "on SIGTERM, how long in-flight requests may take to finish", "10s");
+  app.add_option("--max-connections", c.max_connections,
+                 "HTTP connections served at once; beyond it new ones get 503 and are closed (0 = only the "
+                 "descriptor limit)")
+      ->envname("LMS_MAX_CONNECTIONS")
+      ->capture_default_str();
   duration_option(app, "--drain-delay", c.drain_delay, "LMS_DRAIN_DELAY",
                   "on SIGTERM, how long /readyz answers 503 while requests are still served, so a load balancer "
                   "stops sending before the server stops accepting (e.g. 5s behind one)",

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 
 #include "harness.h"
 
@@ -162,6 +163,29 @@ TEST(HttpTest, ManyConcurrentClients) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 400);
+}
+
+// --max-connections: beyond the cap a new connection gets a 503 with the contract's error body
+// and is closed; the connections already open keep working, and a freed slot is usable again.
+TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
+  LmsServer server({"--max-connections", "3"});
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawConnection>(server.port()));
+    held.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RawConnection extra(server.port());
+  auto refused = extra.read_until_close(std::chrono::milliseconds(3000));
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find(R"("code":"unavailable")"), std::string::npos) << refused;
+  // An existing keep-alive connection still serves.
+  held[0]->send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto served = held[0]->read_until_close(std::chrono::milliseconds(3000));
+  EXPECT_NE(served.find("HTTP/1.1 200"), std::string::npos) << served;
+  // Its slot is free once it closed: a new client gets through.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
 }
 
 }  // namespace
