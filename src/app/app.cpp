@@ -27,6 +27,7 @@
 #include "leads/leads_routes.h"
 #include "leads/leads_service.h"
 #include "http/server.h"
+#include "ops/health_monitor.h"
 #include "ops/log.h"
 #include "ops/ops_routes.h"
 #include "store/sqlite/sqlite_store.h"
@@ -238,6 +239,19 @@ int serve(const ops::ServeConfig& config) {
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
   server.start();
   hub.start();
+  ops::HealthMonitor health(*contexts[0], ops::HealthSettings{config.health_summary, config.memory_warning, config.lag_warning},
+                            [&] {
+                              ops::HealthSample s;
+                              s.http_connections = server.open_connections();
+                              s.realtime_connections = hub.connections();
+                              s.requests = request_metrics.total(&s.duration_buckets);
+                              auto load = store->load();
+                              s.write_queue = load.write_queue;
+                              s.readers = load.readers;
+                              s.idle_readers = load.idle_readers;
+                              return s;
+                            });
+  health.start();
 
   asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);
   auto stop_all = [&] {
@@ -253,6 +267,7 @@ int serve(const ops::ServeConfig& config) {
           if (!ec) stop_all();
         });
         shutting_down = true;
+        health.stop();
         asio::steady_timer tick(*contexts[0]);
         if (config.drain_delay.count() > 0) {
           // /readyz says 503 while everything still works, so a load balancer polling it takes

@@ -188,6 +188,12 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                  "count requests and their durations by route for /metrics (true/false)")
       ->envname("LMS_HTTP_METRICS")
       ->capture_default_str();
+  duration_option(app, "--health-summary", c.health_summary, "LMS_HEALTH_SUMMARY",
+                  "how often a one-line `health` summary is logged (0 = never)", "60s");
+  duration_option(app, "--lag-warning", c.lag_warning, "LMS_LAG_WARNING",
+                  "warn when the first I/O thread runs its timer this late (event-loop lag)", "250ms");
+  size_option(app, "--memory-warning", c.memory_warning, "LMS_MEMORY_WARNING",
+              "warn when resident memory passes this (0 = never)", "0");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

@@ -45,6 +45,9 @@ struct ServeConfig {
   std::size_t rate_max_keys = 1'000'000;
   bool trust_proxy = false;
   bool http_metrics = true;  // http_requests_total and http_request_duration_seconds
+  std::chrono::milliseconds health_summary{60'000};  // one `health` log line per interval; 0: none
+  std::chrono::milliseconds lag_warning{250};        // I/O thread lag that is logged as a warning
+  std::size_t memory_warning = 0;                    // RSS that is logged as a warning; 0: none
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login

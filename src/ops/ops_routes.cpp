@@ -1,5 +1,7 @@
 #include "ops/ops_routes.h"
 
+#include "ops/health_monitor.h"
+
 #include "common/json.h"
 
 #include <unistd.h>
@@ -15,12 +17,6 @@ using http::bhttp::verb;
 
 namespace {
 
-std::int64_t resident_memory_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::int64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
-}
 
 }  // namespace
 

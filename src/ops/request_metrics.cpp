@@ -49,6 +49,20 @@ void RequestMetrics::observe(std::string_view method, std::string_view route, in
   ++histogram->second.count;
 }
 
+std::uint64_t RequestMetrics::total(std::array<std::uint64_t, kBuckets.size() + 1>* buckets) const {
+  std::uint64_t n = 0;
+  if (buckets) buckets->fill(0);
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& [route, h] : shard.durations) {
+      n += h.count;
+      if (buckets)
+        for (std::size_t i = 0; i < h.buckets.size(); ++i) (*buckets)[i] += h.buckets[i];
+    }
+  }
+  return n;
+}
+
 void RequestMetrics::write(std::string& out) const {
   std::map<std::string, std::uint64_t> requests;
   std::map<std::string, Histogram> durations;

@@ -26,6 +26,8 @@ class RequestMetrics {
   // `route` is the matched pattern, or empty when no route matched.
   void observe(std::string_view method, std::string_view route, int status, std::chrono::microseconds duration);
   void write(std::string& out) const;
+  // Requests since start, all routes together, and by duration bucket (the last: above 10 s).
+  std::uint64_t total(std::array<std::uint64_t, kBuckets.size() + 1>* buckets = nullptr) const;
 
  private:
   struct Histogram {

@@ -158,6 +158,13 @@ class ImportStore {
                                              Millis now) = 0;
 };
 
+// How busy the engine is right now (for health warnings).
+struct StoreLoad {
+  std::size_t readers = 0;
+  std::size_t idle_readers = 0;
+  std::size_t write_queue = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -170,6 +177,7 @@ class Store {
   virtual std::string engine() const = 0;
   // Prometheus samples of the engine: db_pool_connections{state}, queue depths.
   virtual void write_metrics(std::string& out) = 0;
+  virtual StoreLoad load() = 0;
   // Finishes queued writes and closes every connection. Idempotent.
   virtual void close() = 0;
   // Completes the work an engine defers after a write (the search index of new rows), for

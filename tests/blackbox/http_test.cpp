@@ -188,5 +188,33 @@ TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
 }
 
+// Health warnings and the periodic summary line in the log (small thresholds to trigger them).
+TEST(HttpTest, HealthSummaryAndWarningsAreLogged) {
+  LmsServer server({"--health-summary", "1s", "--memory-warning", "1MB"});
+  Client c(server.port());
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(c.get("/healthz").status, 200);
+  std::string logs;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    logs = server.logs();
+    if (logs.find(R"("msg":"health")") != std::string::npos &&
+        logs.find(R"("msg":"resident memory over threshold")") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(logs.find(R"("msg":"resident memory over threshold")"), std::string::npos) << logs;
+  auto health = logs.find(R"("msg":"health")");
+  ASSERT_NE(health, std::string::npos) << logs;
+  auto line = logs.substr(health, logs.find('\n', health) - health);
+  for (const char* field : {"\"http_connections\":", "\"requests_per_s\":", "\"p95_ms_at_most\":", "\"sockets\":",
+                            "\"write_queue\":", "\"busy_readers\":", "\"rss_bytes\":"})
+    EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
+  // The warning is not repeated every second.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  logs = server.logs();
+  auto first = logs.find("resident memory over threshold");
+  EXPECT_EQ(logs.find("resident memory over threshold", first + 1), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lms::test

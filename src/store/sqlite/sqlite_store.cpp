@@ -121,16 +121,23 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(errors[i]);
 }
 
-void SqliteStore::write_metrics(std::string& out) {
-  std::size_t idle = 0, queued = 0;
+StoreLoad SqliteStore::load() {
+  StoreLoad l;
+  l.readers = reader_count_;
   {
     std::lock_guard lock(readers_mutex_);
-    idle = idle_readers_.size();
+    l.idle_readers = idle_readers_.size();
   }
   {
     std::lock_guard lock(write_mutex_);
-    queued = write_queue_.size();
+    l.write_queue = write_queue_.size();
   }
+  return l;
+}
+
+void SqliteStore::write_metrics(std::string& out) {
+  const StoreLoad l = load();
+  const std::size_t idle = l.idle_readers, queued = l.write_queue;
   out += "# HELP db_pool_connections Database connections by state (readers idle or busy, the one writer).\n";
   out += "# TYPE db_pool_connections gauge\n";
   out += "db_pool_connections{state=\"idle\"} " + std::to_string(idle) + "\n";

@@ -66,6 +66,7 @@ class SqliteStore final : public Store, private AccountStore {
   Task<bool> ping() override;
   std::string engine() const override { return "sqlite"; }
   void write_metrics(std::string& out) override;
+  StoreLoad load() override;
   void close() override;
   Task<void> settle() override;
   // Rows not yet in the search index.

@@ -1,0 +1,62 @@
+// HealthMonitor: the checks operators add by hand, written to the log. Once a second it
+// measures how late its own timer fires on the first I/O thread (event-loop lag) and reads the
+// process's resident memory and the store's queues; it warns (at most once a minute per kind)
+// when the lag, the memory or the writer queue passes its threshold, or every reader is busy.
+// Every `summary_interval` it logs one `health` line: connections, requests/s, p95, sockets,
+// queue depths. It only reads numbers the components already keep.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "ops/request_metrics.h"
+
+namespace lms::ops {
+
+struct HealthSettings {
+  std::chrono::milliseconds summary_interval{60'000};  // 0: no summary line
+  std::size_t memory_warning = 0;                      // bytes of RSS; 0: no warning
+  std::chrono::milliseconds lag_warning{250};
+  std::size_t write_queue_warning = 1000;
+};
+
+// What the monitor reads, once a second.
+struct HealthSample {
+  std::size_t http_connections = 0;
+  std::int64_t realtime_connections = 0;
+  std::uint64_t requests = 0;  // answered since start
+  // Requests since start by duration bucket (RequestMetrics::kBuckets, the last one above).
+  std::array<std::uint64_t, RequestMetrics::kBuckets.size() + 1> duration_buckets{};
+  std::size_t write_queue = 0;
+  std::size_t readers = 0;
+  std::size_t idle_readers = 0;
+};
+
+class HealthMonitor {
+ public:
+  using Sampler = std::function<HealthSample()>;
+  HealthMonitor(boost::asio::io_context& context, HealthSettings settings, Sampler sample);
+
+  void start();
+  void stop();
+
+ private:
+  boost::asio::awaitable<void> run();
+  bool due(std::chrono::steady_clock::time_point& last, std::chrono::steady_clock::time_point now);
+
+  boost::asio::io_context& context_;
+  HealthSettings settings_;
+  Sampler sample_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+};
+
+std::int64_t resident_memory_bytes();
+
+}  // namespace lms::ops
