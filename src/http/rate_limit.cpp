@@ -2,23 +2,12 @@
 
 #include <algorithm>
 
+#include "common/hash.h"
 #include "ops/config.h"
 
 namespace lms::http {
 
 namespace {
-
-std::uint64_t fingerprint(RateScope scope, std::string_view key) {
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ static_cast<std::uint64_t>(scope);
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  h ^= h >> 31;
-  return h == 0 ? 1 : h;
-}
 
 std::int64_t ceil_seconds(std::int64_t nanos) {
   constexpr std::int64_t kSecond = 1'000'000'000;
@@ -59,7 +48,7 @@ RateDecision GcraLimiter::take_at(RateScope scope, std::string_view key, const R
   const std::int64_t interval = std::max<std::int64_t>(1, window / rule.limit);
   const std::int64_t burst = interval * rule.limit;  // the window, rounded to whole intervals
 
-  const std::uint64_t fp = fingerprint(scope, key);
+  const std::uint64_t fp = fingerprint64(static_cast<std::uint64_t>(scope), key);
   Shard& shard = shards_[fp >> 58];  // the top 6 bits pick the shard, the low bits the slot
   std::lock_guard lock(shard.mutex);
   Slot* slot = find_or_add(shard, fp, now);

@@ -1,32 +1,12 @@
 #include "imports/fingerprint_set.h"
 
+#include "common/hash.h"
+
 namespace lms::imports {
 
-namespace {
-
-// FNV-1a over the bytes, then a final avalanche (from splitmix64) so that nearby keys spread
-// over the whole table.
-std::uint64_t mix(std::uint64_t h, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-std::uint64_t avalanche(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 std::uint64_t FingerprintSet::fingerprint(std::string_view kind, std::string_view key) {
-  std::uint64_t h = mix(0xcbf29ce484222325ULL, kind);
-  h = mix(h ^ 0xff, key);  // the separator keeps ("ab", "c") apart from ("a", "bc")
-  h = avalanche(h);
-  return h == 0 ? 1 : h;
+  // The kind becomes the tag, so a phone and an email with the same text stay apart.
+  return fingerprint64(fingerprint64(0, kind), key);
 }
 
 bool FingerprintSet::insert(std::string_view kind, std::string_view key) {

@@ -189,21 +189,10 @@ class BatchParser {
     auto values = lead_values(record.fields, columns_);
     try {
       auto f = leads::validate_new_lead(lead_input(values, job_.source), region_);
+      row.lead = leads::new_lead(f, job_.organization_id, job_.created_by, now);
       leads::Lead& lead = row.lead;
-      lead.id = new_id_at(now);
-      lead.organization_id = job_.organization_id;
-      lead.name = *f.name;
-      lead.phone = f.phone;
-      lead.email = f.email;
-      lead.company = f.company;
-      lead.source = f.source;
-      if (f.status) lead.status = *f.status;
-      if (f.tags) lead.tags = *f.tags;
       if (values.custom_json != "{}") lead.custom_json = values.custom_json;
       if (job_.assign != "none" && job_.assign != "round_robin") lead.assigned_to = job_.assign;
-      lead.version = 1;
-      lead.created_at = lead.updated_at = now;
-      lead.created_by = job_.created_by;
       if (job_.dry_run) {
         bool earlier = (lead.phone && !seen_.insert("phone", *lead.phone));
         earlier = (lead.email && !seen_.insert("email", *lead.email)) || earlier;

@@ -177,6 +177,23 @@ store::Task<void> LeadsService::check_assignee(const Principal& caller, const st
   if (!user) throw ApiError::validation("assignedTo", "no such user in this organization");
 }
 
+Lead new_lead(const NormalizedFields& f, const std::string& organization_id, const std::string& created_by, Millis now) {
+  Lead lead;
+  lead.id = new_id_at(now);
+  lead.organization_id = organization_id;
+  lead.name = *f.name;
+  lead.phone = f.phone;
+  lead.email = f.email;
+  lead.company = f.company;
+  lead.source = f.source;
+  if (f.status) lead.status = *f.status;
+  if (f.tags) lead.tags = *f.tags;
+  lead.version = 1;
+  lead.created_at = lead.updated_at = now;
+  lead.created_by = created_by;
+  return lead;
+}
+
 NormalizedFields validate_new_lead(const LeadInput& input, std::string_view region) {
   NormalizedFields f;
   // Every failing field in one 422, an invalid phone first (clients look at details[0]).
@@ -198,16 +215,7 @@ store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
   NormalizedFields f = validate_new_lead(input, region);
 
   Millis now = now_ms();
-  Lead lead;
-  lead.id = new_id_at(now);
-  lead.organization_id = caller.organization_id;
-  lead.name = *f.name;
-  lead.phone = f.phone;
-  lead.email = f.email;
-  lead.company = f.company;
-  lead.source = f.source;
-  if (f.status) lead.status = *f.status;
-  if (f.tags) lead.tags = *f.tags;
+  Lead lead = new_lead(f, caller.organization_id, caller.user_id, now);
   if (input.custom_json) lead.custom_json = *input.custom_json;
   if (caller.role == Role::agent) {
     lead.assigned_to = caller.user_id;  // agents' leads are their own
@@ -215,9 +223,6 @@ store::Task<Lead> LeadsService::create(Principal caller, LeadInput input) {
     lead.assigned_to = **input.assigned_to;
     co_await check_assignee(caller, lead.assigned_to);
   }
-  lead.version = 1;
-  lead.created_at = lead.updated_at = now;
-  lead.created_by = caller.user_id;
   Activity created = make_activity(lead.id, "created", caller.user_id, "{}", now);
   auto result = co_await store_.insert_lead(lead, std::move(created));
   if (result.outcome == store::WriteOutcome::duplicate) throw_duplicate(result.existing_id);

@@ -57,6 +57,9 @@ NormalizedFields normalize(const LeadInput& input, std::string_view region);
 // The rules of a new lead (API and CSV imports alike): normalize() plus a required name and a
 // phone or an email. Collects every failing field into one 422.
 NormalizedFields validate_new_lead(const LeadInput& input, std::string_view region);
+// A version-1 lead from validated fields, created at `now` (a new id of that time); callers
+// add custom fields and the assignee.
+Lead new_lead(const NormalizedFields& f, const std::string& organization_id, const std::string& created_by, Millis now);
 std::vector<std::string> normalize_tags(const std::vector<std::string>& tags);
 
 class LeadsService {
