@@ -1,24 +1,15 @@
 #include "ops/ops_routes.h"
 
-#include "ops/health_monitor.h"
+#include <charconv>
 
 #include "common/json.h"
-
-#include <unistd.h>
-
-#include <charconv>
-#include <fstream>
+#include "ops/health_monitor.h"
 
 namespace lms::ops {
 
 namespace asio = boost::asio;
 using http::bhttp::status;
 using http::bhttp::verb;
-
-namespace {
-
-
-}  // namespace
 
 void write_gauge(std::string& out, std::string_view name, std::string_view help, double value) {
   out += "# HELP ";
