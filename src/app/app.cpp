@@ -146,8 +146,10 @@ http::UploadDecision upload_decision(const http::Request& request, const auth::T
 void register_routes(http::Router& router, Services& services) {
   ops::add_ops_routes(router, services.store, services.draining,
                       [&store = services.store, &realtime = services.realtime, &imports = services.imports,
-                       limiter = services.limiter, requests = services.request_metrics](std::string& out) {
+                       limiter = services.limiter, requests = services.request_metrics,
+                       server = services.server](std::string& out) {
                         if (requests) requests->write(out);
+                        if (server) server->write_metrics(out);
                         store.write_metrics(out);
                         realtime.write_metrics(out);
                         imports.write_metrics(out);
@@ -188,7 +190,9 @@ int serve(const ops::ServeConfig& config) {
   }
   realtime::Hub hub(context_ptrs, events,
                     realtime::HubSettings{realtime::SessionLimits{config.ping_interval, config.ping_timeout,
-                                                                  config.socket_max_payload, config.socket_queue_limit}});
+                                                                  config.socket_max_payload, config.socket_queue_limit,
+                                                                  config.socket_connect_timeout,
+                                                                  config.ws_handshake_timeout}});
   realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;
@@ -216,7 +220,7 @@ int serve(const ops::ServeConfig& config) {
   std::atomic<bool> shutting_down{false};  // set at SIGTERM, before a --drain-delay ends
   Services services{*store,   auth,     accounts, leads, imports, realtime,
                     [&server, &shutting_down] { return shutting_down.load() || server.draining(); },
-                    &limiter, config.http_metrics ? &request_metrics : nullptr};
+                    &limiter, config.http_metrics ? &request_metrics : nullptr, &server};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -239,7 +243,9 @@ int serve(const ops::ServeConfig& config) {
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
   server.start();
   hub.start();
-  ops::HealthMonitor health(*contexts[0], ops::HealthSettings{config.health_summary, config.memory_warning, config.lag_warning},
+  ops::HealthMonitor health(context_ptrs,
+                            ops::HealthSettings{config.health_summary, config.memory_warning, config.lag_warning,
+                                                config.write_queue_warning},
                             [&] {
                               ops::HealthSample s;
                               s.http_connections = server.open_connections();

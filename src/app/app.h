@@ -17,6 +17,7 @@
 #include "http/rate_limit.h"
 #include "ops/request_metrics.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "imports/import_service.h"
 #include "leads/leads_service.h"
 #include "ops/config.h"
@@ -54,6 +55,7 @@ struct Services {
   std::function<bool()> draining;
   const http::RateLimiter* limiter = nullptr;           // its counters go to /metrics
   const ops::RequestMetrics* request_metrics = nullptr;  // likewise
+  const http::Server* server = nullptr;                  // likewise
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

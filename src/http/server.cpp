@@ -48,6 +48,14 @@ std::uint16_t Server::listen(const std::string& address, std::uint16_t port) {
   return acceptor_.local_endpoint().port();
 }
 
+void Server::write_metrics(std::string& out) const {
+  out += "# HELP http_connections HTTP connections open (WebSockets handed to the real-time hub not included).\n";
+  out += "# TYPE http_connections gauge\nhttp_connections " + std::to_string(open_connections()) + "\n";
+  out += "# HELP http_connections_refused_total Connections refused with 503 at --max-connections.\n";
+  out += "# TYPE http_connections_refused_total counter\nhttp_connections_refused_total " +
+         std::to_string(refused_connections()) + "\n";
+}
+
 void Server::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
 
 void Server::begin_drain() {

@@ -86,6 +86,8 @@ class Server {
   std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   // Connections refused at the cap (--max-connections) since start.
   std::size_t refused_connections() const { return refused_connections_.load(std::memory_order_relaxed); }
+  // Prometheus series: http_connections, http_connections_refused_total.
+  void write_metrics(std::string& out) const;
 
  private:
   struct Connection;

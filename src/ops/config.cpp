@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <limits>
 #include <thread>
 
 namespace lms::ops {
@@ -141,6 +142,12 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                   "real-time heartbeat: how often the server pings each socket", "25s");
   duration_option(app, "--ping-timeout", c.ping_timeout, "LMS_PING_TIMEOUT",
                   "real-time heartbeat: how long a socket may take to answer a ping", "20s");
+  duration_option(app, "--socket-connect-timeout", c.socket_connect_timeout, "LMS_SOCKET_CONNECT_TIMEOUT",
+                  "real-time: how long a new session may take to send Socket.IO CONNECT before it is closed", "45s");
+  duration_option(app, "--ws-handshake-timeout", c.ws_handshake_timeout, "LMS_WS_HANDSHAKE_TIMEOUT",
+                  "real-time: time to finish the WebSocket opening handshake, and a polling session's upgrade "
+                  "probe, before the connection is closed",
+                  "10s");
   size_option(app, "--socket-max-payload", c.socket_max_payload, "LMS_SOCKET_MAX_PAYLOAD",
               "largest real-time message or polling body a client may send", "1MB");
   size_option(app, "--socket-queue-limit", c.socket_queue_limit, "LMS_SOCKET_QUEUE_LIMIT",
@@ -191,9 +198,14 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   duration_option(app, "--health-summary", c.health_summary, "LMS_HEALTH_SUMMARY",
                   "how often a one-line `health` summary is logged (0 = never)", "60s");
   duration_option(app, "--lag-warning", c.lag_warning, "LMS_LAG_WARNING",
-                  "warn when the first I/O thread runs its timer this late (event-loop lag)", "250ms");
+                  "warn when an I/O thread runs its timer this late (event-loop lag)", "250ms");
   size_option(app, "--memory-warning", c.memory_warning, "LMS_MEMORY_WARNING",
               "warn when resident memory passes this (0 = never)", "0");
+  app.add_option("--write-queue-warning", c.write_queue_warning,
+                 "warn when this many database writes wait for the writer (writer saturated)")
+      ->envname("LMS_WRITE_QUEUE_WARNING")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
+      ->capture_default_str();
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->envname("LMS_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

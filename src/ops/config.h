@@ -35,6 +35,8 @@ struct ServeConfig {
   std::chrono::milliseconds drain_delay{0};  // on SIGTERM: /readyz 503 while still serving
   std::chrono::milliseconds ping_interval{25'000};
   std::chrono::milliseconds ping_timeout{20'000};
+  std::chrono::milliseconds socket_connect_timeout{45'000};
+  std::chrono::milliseconds ws_handshake_timeout{10'000};
   std::size_t socket_max_payload = 1024 * 1024;
   std::size_t socket_queue_limit = 1024 * 1024;
   std::size_t import_max_size = 100u << 20;
@@ -48,6 +50,7 @@ struct ServeConfig {
   std::chrono::milliseconds health_summary{60'000};  // one `health` log line per interval; 0: none
   std::chrono::milliseconds lag_warning{250};        // I/O thread lag that is logged as a warning
   std::size_t memory_warning = 0;                    // RSS that is logged as a warning; 0: none
+  std::size_t write_queue_warning = 1000;            // queued database writes logged as saturation
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login

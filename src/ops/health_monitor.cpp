@@ -23,16 +23,35 @@ std::int64_t resident_memory_bytes() {
   return resident * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
 }
 
-HealthMonitor::HealthMonitor(asio::io_context& context, HealthSettings settings, Sampler sample)
-    : context_(context), settings_(settings), sample_(std::move(sample)), timer_(context) {}
+HealthMonitor::HealthMonitor(std::vector<asio::io_context*> contexts, HealthSettings settings, Sampler sample)
+    : settings_(settings), sample_(std::move(sample)), timer_(*contexts.at(0)) {
+  for (auto* context : contexts) probes_.push_back(std::make_unique<LagProbe>(*context));
+}
 
-void HealthMonitor::start() { asio::co_spawn(context_, run(), asio::detached); }
+void HealthMonitor::start() {
+  asio::co_spawn(timer_.get_executor(), run(), asio::detached);
+  for (auto& p : probes_) asio::co_spawn(p->context, probe(*p), asio::detached);
+}
 
 void HealthMonitor::stop() {
-  asio::post(context_, [this] {
-    stopped_ = true;
-    timer_.cancel();
-  });
+  stopped_ = true;
+  asio::post(timer_.get_executor(), [this] { timer_.cancel(); });
+  for (auto& p : probes_) asio::post(p->context, [probe = p.get()] { probe->timer.cancel(); });
+}
+
+// Short ticks so that a thread blocked for a few hundred milliseconds is likely to be caught
+// (a timer is only late if the block overlaps its expiry).
+asio::awaitable<void> HealthMonitor::probe(LagProbe& probe) {
+  constexpr auto kTick = std::chrono::milliseconds(100);
+  while (!stopped_) {
+    auto expected = Clock::now() + kTick;
+    probe.timer.expires_at(expected);
+    boost::system::error_code ec;
+    co_await probe.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) break;
+    auto lag = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - expected).count();
+    if (lag > probe.worst_ms.load(std::memory_order_relaxed)) probe.worst_ms.store(lag, std::memory_order_relaxed);
+  }
 }
 
 bool HealthMonitor::due(Clock::time_point& last, Clock::time_point now) {
@@ -66,19 +85,29 @@ double p95_seconds(const HealthSample& before, const HealthSample& after) {
 asio::awaitable<void> HealthMonitor::run() {
   constexpr auto kTick = std::chrono::seconds(1);
   Clock::time_point lag_warned{}, memory_warned{}, queue_warned{}, readers_warned{};
+  std::int64_t max_lag_since_summary = 0;
   auto summary_at = Clock::now() + settings_.summary_interval;
   auto previous = sample_();
   auto previous_at = Clock::now();
   while (!stopped_) {
-    auto expected = Clock::now() + kTick;
-    timer_.expires_at(expected);
+    timer_.expires_after(kTick);
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (stopped_) break;
     const auto now = Clock::now();
-    const auto lag = std::chrono::duration_cast<std::chrono::milliseconds>(now - expected);
-    if (lag > settings_.lag_warning && due(lag_warned, now))
-      LogLine("event loop lag").num("lag_ms", lag.count()).num("threshold_ms", settings_.lag_warning.count()).warn();
+    std::int64_t worst_lag = 0;
+    std::size_t worst_thread = 0;
+    for (std::size_t i = 0; i < probes_.size(); ++i) {
+      auto lag = probes_[i]->worst_ms.exchange(0, std::memory_order_relaxed);
+      if (lag > worst_lag) worst_lag = lag, worst_thread = i;
+    }
+    max_lag_since_summary = std::max(max_lag_since_summary, worst_lag);
+    if (worst_lag > settings_.lag_warning.count() && due(lag_warned, now))
+      LogLine("event loop lag")
+          .num("lag_ms", worst_lag)
+          .num("io_thread", static_cast<std::int64_t>(worst_thread))
+          .num("threshold_ms", settings_.lag_warning.count())
+          .warn();
 
     const auto rss = resident_memory_bytes();
     if (settings_.memory_warning > 0 && rss > static_cast<std::int64_t>(settings_.memory_warning) &&
@@ -89,8 +118,11 @@ asio::awaitable<void> HealthMonitor::run() {
           .warn();
 
     auto s = sample_();
-    if (s.write_queue > settings_.write_queue_warning && due(queue_warned, now))
-      LogLine("database writer saturated").num("write_queue", static_cast<std::int64_t>(s.write_queue)).warn();
+    if (s.write_queue >= settings_.write_queue_warning && due(queue_warned, now))
+      LogLine("database writer saturated")
+          .num("write_queue", static_cast<std::int64_t>(s.write_queue))
+          .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
+          .warn();
     if (s.readers > 0 && s.idle_readers == 0 && due(readers_warned, now))
       LogLine("database readers all busy").num("readers", static_cast<std::int64_t>(s.readers)).warn();
 
@@ -104,8 +136,10 @@ asio::awaitable<void> HealthMonitor::run() {
           .num("sockets", s.realtime_connections)
           .num("write_queue", static_cast<std::int64_t>(s.write_queue))
           .num("busy_readers", static_cast<std::int64_t>(s.readers - std::min(s.idle_readers, s.readers)))
+          .num("max_lag_ms", max_lag_since_summary)
           .num("rss_bytes", rss)
           .info();
+      max_lag_since_summary = 0;
       previous = s;
       previous_at = now;
       summary_at = now + settings_.summary_interval;

@@ -1,7 +1,8 @@
-// HealthMonitor: the checks operators add by hand, written to the log. Once a second it
-// measures how late its own timer fires on the first I/O thread (event-loop lag) and reads the
-// process's resident memory and the store's queues; it warns (at most once a minute per kind)
-// when the lag, the memory or the writer queue passes its threshold, or every reader is busy.
+// HealthMonitor: the checks operators add by hand, written to the log. On every I/O thread a
+// small timer measures how late it fires (event-loop lag: something blocked that thread); once a
+// second the monitor reads the worst lag per thread, the process's resident memory and the
+// store's queues, and warns (at most once a minute per kind) when the lag, the memory or the
+// writer queue passes its threshold, or every reader is busy.
 // Every `summary_interval` it logs one `health` line: connections, requests/s, p95, sockets,
 // queue depths. It only reads numbers the components already keep.
 #pragma once
@@ -11,9 +12,12 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "ops/request_metrics.h"
 
@@ -41,20 +45,28 @@ struct HealthSample {
 class HealthMonitor {
  public:
   using Sampler = std::function<HealthSample()>;
-  HealthMonitor(boost::asio::io_context& context, HealthSettings settings, Sampler sample);
+  // The monitor itself runs on the first context; every context gets a lag probe.
+  HealthMonitor(std::vector<boost::asio::io_context*> contexts, HealthSettings settings, Sampler sample);
 
   void start();
   void stop();
 
  private:
+  struct LagProbe {
+    explicit LagProbe(boost::asio::io_context& context) : context(context), timer(context) {}
+    boost::asio::io_context& context;
+    boost::asio::steady_timer timer;           // its thread only
+    std::atomic<std::int64_t> worst_ms{0};     // since the monitor last took it
+  };
   boost::asio::awaitable<void> run();
+  boost::asio::awaitable<void> probe(LagProbe& probe);
   bool due(std::chrono::steady_clock::time_point& last, std::chrono::steady_clock::time_point now);
 
-  boost::asio::io_context& context_;
   HealthSettings settings_;
   Sampler sample_;
-  boost::asio::steady_timer timer_;
-  bool stopped_ = false;
+  std::vector<std::unique_ptr<LagProbe>> probes_;
+  boost::asio::steady_timer timer_;  // the first context's thread only
+  std::atomic<bool> stopped_{false};
 };
 
 std::int64_t resident_memory_bytes();

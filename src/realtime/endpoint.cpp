@@ -344,7 +344,7 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   auto& ws = conn->ws;
   beast::get_lowest_layer(ws).expires_never();
   websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = std::chrono::seconds(10);
+  timeouts.handshake_timeout = limits.handshake_timeout;
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   ws.set_option(timeouts);
@@ -361,6 +361,12 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
       conn->shut();
       co_return;
     }
+    // A client that upgrades and then stays silent must not hold the connection: the probe
+    // exchange has the handshake's time limit too.
+    asio::steady_timer probe_deadline(executor, limits.handshake_timeout);
+    probe_deadline.async_wait([conn](error_code wait) {
+      if (!wait) conn->shut();
+    });
     // The probe: "2probe" → "3probe", then the pending poll is released with a noop and the
     // client confirms with "5". Anything else abandons the upgrade (polling goes on).
     auto probe = co_await read_text(ws);
@@ -379,6 +385,7 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
       conn->shut();
       co_return;
     }
+    probe_deadline.cancel();
     session->finish_upgrade();
   } else {
     session = hub_.open_session(executor, Transport::websocket);

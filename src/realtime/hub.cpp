@@ -136,7 +136,8 @@ void Hub::leave(const std::shared_ptr<Session>& session) {
 void Hub::on_session_closed(Session& session) {
   auto reason = session.close_reason().value_or(CloseReason::transport_error);
   // Closes the server decided on are worth an operator's attention; clients leaving are not.
-  bool notable = reason == CloseReason::slow_consumer || reason == CloseReason::protocol_error;
+  bool notable = reason == CloseReason::slow_consumer || reason == CloseReason::protocol_error ||
+                 reason == CloseReason::connect_timeout;
   ops::LogLine line("socket closed");
   line.str("sid", session.sid()).str("reason", to_string(reason));
   if (auto who = session.principal()) line.str("user_id", who->user_id);

@@ -48,7 +48,9 @@ struct SessionLimits {
   std::chrono::milliseconds ping_timeout{20'000};
   std::uint64_t max_payload = 1'000'000;
   std::size_t queue_limit_bytes = 1 << 20;
-  std::chrono::milliseconds connect_timeout{45'000};
+  std::chrono::milliseconds connect_timeout{45'000};  // to complete Socket.IO CONNECT
+  // To finish the WebSocket opening handshake, and a polling session's upgrade probe.
+  std::chrono::milliseconds handshake_timeout{10'000};
 };
 
 // The consumer of a session's queue (a pending long-poll, a WebSocket writer). wake() is

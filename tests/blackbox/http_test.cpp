@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -140,6 +143,26 @@ TEST(HttpTest, TricklingClientCannotStretchTheHeaderTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
+TEST(HttpTest, TricklingClientCannotStretchTheBodyTimeout) {
+  LmsServer server({"--body-timeout", "1s"});
+  RawConnection slow(server.port());
+  slow.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n");
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    try {
+      slow.send(" ");
+    } catch (...) {
+      closed = true;
+      break;
+    }
+    closed = slow.closed_within(100ms);
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
+}
+
 TEST(HttpTest, IdleKeepAliveConnectionIsClosed) {
   LmsServer server({"--idle-timeout", "1s"});
   RawConnection idle(server.port());
@@ -186,6 +209,9 @@ TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
   // Its slot is free once it closed: a new client gets through.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
+  // The operator sees the refusal in /metrics.
+  auto metrics = Client(server.port()).get("/metrics");
+  EXPECT_NE(metrics.body.find("\nhttp_connections_refused_total 1\n"), std::string::npos) << metrics.body;
 }
 
 // Health warnings and the periodic summary line in the log (small thresholds to trigger them).
@@ -207,13 +233,67 @@ TEST(HttpTest, HealthSummaryAndWarningsAreLogged) {
   ASSERT_NE(health, std::string::npos) << logs;
   auto line = logs.substr(health, logs.find('\n', health) - health);
   for (const char* field : {"\"http_connections\":", "\"requests_per_s\":", "\"p95_ms_at_most\":", "\"sockets\":",
-                            "\"write_queue\":", "\"busy_readers\":", "\"rss_bytes\":"})
+                            "\"write_queue\":", "\"busy_readers\":", "\"max_lag_ms\":", "\"rss_bytes\":"})
     EXPECT_NE(line.find(field), std::string::npos) << field << " in " << line;
   // The warning is not repeated every second.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   logs = server.logs();
   auto first = logs.find("resident memory over threshold");
   EXPECT_EQ(logs.find("resident memory over threshold", first + 1), std::string::npos);
+}
+
+// Waits up to `limit` for `needle` in the server's log.
+bool log_shows(LmsServer& server, const std::string& needle, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (server.logs().find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Event-loop lag: the whole process is stopped for 700 ms (as a starved VM would be), so every
+// I/O thread's timer fires late and the monitor says which thread and by how much.
+TEST(HttpTest, EventLoopLagIsLogged) {
+  LmsServer server({"--lag-warning", "200ms"});  // two I/O threads (the harness default)
+  ASSERT_EQ(Client(server.port()).get("/healthz").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(server.logs().find("event loop lag"), std::string::npos) << "no lag before the stop";
+  ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_EQ(::kill(server.pid(), SIGCONT), 0);
+  ASSERT_TRUE(log_shows(server, R"("msg":"event loop lag")", std::chrono::seconds(5))) << server.logs();
+  auto logs = server.logs();
+  auto line = logs.substr(logs.find(R"("msg":"event loop lag")"));
+  line = line.substr(0, line.find('\n'));
+  EXPECT_NE(line.find("\"io_thread\":"), std::string::npos) << line;
+  auto lag = line.find("\"lag_ms\":");
+  ASSERT_NE(lag, std::string::npos) << line;
+  EXPECT_GE(std::stol(line.substr(lag + 9)), 200) << line;
+}
+
+// Writer saturation: with a threshold of 2 queued writes, eight clients creating leads at once
+// keep the writer's queue at or over it.
+TEST(HttpTest, WriterSaturationIsLogged) {
+  LmsServer server({"--write-queue-warning", "2"});
+  Client c(server.port());
+  auto account = register_org(c, "Saturation");
+  std::atomic<bool> stop{false};
+  std::atomic<int> created{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t)
+    writers.emplace_back([&, t] {
+      Client w(server.port());
+      for (int i = 0; !stop; ++i) {
+        auto phone = "+1415" + std::to_string(5000000 + t * 100000 + i);
+        if (w.post("/api/leads", R"({"name":"Q","phone":")" + phone + R"("})", account.access_token).status == 201)
+          ++created;
+      }
+    });
+  bool warned = log_shows(server, R"("msg":"database writer saturated")", std::chrono::seconds(15));
+  stop = true;
+  for (auto& w : writers) w.join();
+  EXPECT_TRUE(warned) << created.load() << " leads created; logs: " << server.logs();
 }
 
 }  // namespace

@@ -1,0 +1,75 @@
+// Black-box tests of the real-time endpoint's hard limits against hostile raw clients: a
+// WebSocket that never sends Socket.IO CONNECT, and a polling session's upgrade that never
+// sends its probe, are both closed within their configured time limits.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "harness.h"
+
+namespace lms::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string upgrade_request(const std::string& target) {
+  return "GET " + target +
+         " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+// Engine.IO's open packet over polling: `0{"sid":"...",...}`.
+std::string polling_sid(std::uint16_t port) {
+  auto open = Client(port).get("/socket.io/?EIO=4&transport=polling");
+  EXPECT_EQ(open.status, 200) << open.body;
+  auto at = open.body.find(R"("sid":")");
+  if (at == std::string::npos) return {};
+  at += 7;
+  return open.body.substr(at, open.body.find('"', at) - at);
+}
+
+TEST(SocketLimitsTest, WebSocketWithoutConnectIsClosedAtTheConnectTimeout) {
+  LmsServer server({"--socket-connect-timeout", "1s"});
+  RawConnection ws(server.port());
+  auto start = Clock::now();
+  ws.send(upgrade_request("/socket.io/?EIO=4&transport=websocket"));
+  auto seen = ws.read_until_close(6s);
+  auto elapsed = Clock::now() - start;
+  EXPECT_EQ(seen.rfind("HTTP/1.1 101", 0), 0u) << seen;
+  EXPECT_NE(seen.find(R"("sid":")"), std::string::npos) << "the open packet arrived: " << seen;
+  EXPECT_GE(elapsed, 900ms);
+  EXPECT_LT(elapsed, 4s) << "closed by the 1 s connect timeout, not the 45 s default";
+  EXPECT_NE(server.logs().find("connect timeout"), std::string::npos) << server.logs();
+}
+
+TEST(SocketLimitsTest, SilentUpgradeProbeIsClosedAtTheHandshakeTimeout) {
+  LmsServer server({"--ws-handshake-timeout", "1s"});
+  auto sid = polling_sid(server.port());
+  ASSERT_FALSE(sid.empty());
+  RawConnection ws(server.port());
+  auto start = Clock::now();
+  ws.send(upgrade_request("/socket.io/?EIO=4&transport=websocket&sid=" + sid));
+  auto seen = ws.read_until_close(6s);
+  auto elapsed = Clock::now() - start;
+  EXPECT_EQ(seen.rfind("HTTP/1.1 101", 0), 0u) << seen;
+  EXPECT_GE(elapsed, 900ms);
+  EXPECT_LT(elapsed, 4s) << "the silent probe holds the connection";
+  // The polling session itself survives its abandoned upgrade: it answers a ping.
+  const std::string polling = "/socket.io/?EIO=4&transport=polling&sid=" + sid;
+  auto ping = Client(server.port()).post(polling, "2");
+  EXPECT_EQ(ping.status, 200) << ping.body;
+  auto pong = Client(server.port()).get(polling);
+  EXPECT_EQ(pong.status, 200) << pong.body;
+  EXPECT_EQ(pong.body, "3");
+}
+
+TEST(SocketLimitsTest, HandshakeTimeoutsAreInHelp) {
+  auto help = run_command(std::string(LMS_BINARY) + " serve --help");
+  EXPECT_NE(help.find("--ws-handshake-timeout"), std::string::npos);
+  EXPECT_NE(help.find("--socket-connect-timeout"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lms::test
