@@ -258,6 +258,17 @@ TEST(OpenApiDocument, EveryOperationIsComplete) {
   EXPECT_TRUE(problems.empty()) << "incomplete operations:" << join(problems);
 }
 
+// The dispatcher rate-limits every /api/* route: each of them must document its 429.
+TEST(OpenApiDocument, EveryApiOperationDocumentsRateLimiting) {
+  YAML::Node doc = load_document();
+  std::set<std::string> missing;
+  for (const auto& [key, op] : documented_operations(doc)) {
+    bool api = key.find(" /api/") != std::string::npos;
+    if (api != static_cast<bool>(op["responses"]["429"])) missing.insert(key + (api ? ": no 429" : ": 429 on an unlimited route"));
+  }
+  EXPECT_TRUE(missing.empty()) << join(missing);
+}
+
 TEST(OpenApiDocument, EveryReferenceResolves) {
   YAML::Node doc = load_document();
   std::set<std::string> refs, broken;
