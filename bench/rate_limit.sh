@@ -51,7 +51,7 @@ start_at() {  # PORT DB RATE_API HTTP_METRICS -> pid
   echo $!
 }
 off_pid=$(start_at "$PORT" "$dir/lms.db" off false)
-on_pid=$(start_at "$((PORT + 1))" "$dir/on.db" 1000000000/15m true)
+on_pid=$(start_at "$((PORT + 1))" "$dir/on.db" "${ON_RATE:-1000000000/15m}" "${ON_METRICS:-true}")
 trap 'kill $off_pid $on_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 for p in "$PORT" "$((PORT + 1))"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done

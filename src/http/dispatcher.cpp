@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 
@@ -28,11 +30,24 @@ std::optional<RateScope> scope_of(std::string_view route) {
   return std::nullopt;
 }
 
-void set_rate_headers(Response& response, const RateDecision& d) {
-  response.set("RateLimit-Limit", std::to_string(d.limit));
-  response.set("RateLimit-Remaining", std::to_string(d.remaining));
-  response.set("RateLimit-Reset", std::to_string(d.reset_seconds));
-  if (!d.allowed) response.set(bhttp::field::retry_after, std::to_string(d.retry_after_seconds));
+// The RateLimit-* lines (and Retry-After on a refusal), formatted on the stack and appended
+// at once: this runs on every limited request.
+void append_rate_lines(std::string& out, const RateDecision& d) {
+  char buffer[160];
+  char* at = buffer;
+  auto line = [&](std::string_view name, std::int64_t value) {
+    at = std::copy(name.begin(), name.end(), at);
+    *at++ = ':';
+    *at++ = ' ';
+    at = std::to_chars(at, at + 20, value).ptr;
+    *at++ = '\r';
+    *at++ = '\n';
+  };
+  line("RateLimit-Limit", d.limit);
+  line("RateLimit-Remaining", d.remaining);
+  line("RateLimit-Reset", d.reset_seconds);
+  if (!d.allowed) line("Retry-After", d.retry_after_seconds);
+  out.append(buffer, static_cast<std::size_t>(at - buffer));
 }
 
 }  // namespace
@@ -125,8 +140,14 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
       auto scope = limits_.limiter ? scope_of(ctx.route) : std::nullopt;
       const RateRule* rule = !scope ? nullptr : *scope == RateScope::api ? &limits_.api : &limits_.auth;
       if (rule && rule->enabled()) {
-        std::string key = *scope == RateScope::api && ctx.principal ? "u:" + ctx.principal->user_id
-                                                                     : "a:" + std::string(client_address(request, client, limits_.trust_proxy));
+        thread_local std::string key;  // reused: no allocation per request
+        if (*scope == RateScope::api && ctx.principal) {
+          key.assign("u:");
+          key += ctx.principal->user_id;
+        } else {
+          key.assign("a:");
+          key += client_address(request, client, limits_.trust_proxy);
+        }
         rate = limits_.limiter->take(*scope, key, *rule);
         if (!rate->allowed)
           throw ApiError(429, "rate_limited", "too many requests; retry after " + std::to_string(rate->retry_after_seconds) + " s");
@@ -141,8 +162,12 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
     failure = error.what();
     response = error_response(500, "internal", "internal server error");
   }
-  response.set("X-Request-Id", ctx.request_id);
-  if (rate) set_rate_headers(response, *rate);
+  std::string head_lines;
+  head_lines.reserve(160);
+  head_lines += "X-Request-Id: ";
+  head_lines += ctx.request_id;  // plain characters only (choose_request_id)
+  head_lines += "\r\n";
+  if (rate) append_rate_lines(head_lines, *rate);
 
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   if (metrics_) metrics_->observe(request.method_string(), ctx.route, response.result_int(), micros);
@@ -165,7 +190,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
         .info();
   }
   bool streams = !failed && ctx.stream && response.result_int() < 300;
-  co_return Reply{std::move(response), streams ? std::move(ctx.stream) : StreamBody{}};
+  co_return Reply{std::move(response), streams ? std::move(ctx.stream) : StreamBody{}, std::move(head_lines)};
 }
 
 }  // namespace lms::http

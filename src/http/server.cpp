@@ -33,7 +33,7 @@ namespace {
 // The status line and fields in one flat buffer, written with the body as two pieces. Beast's
 // serializer walks a buffer sequence of several pieces per field, which costs more than the
 // copy (about 5% of a small request's CPU); prepare_payload() has set the framing fields.
-void serialize_head(const Response& response, std::string& out) {
+void serialize_head(const Response& response, std::string_view extra_lines, std::string& out) {
   out.clear();
   out += response.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   char code[4] = {static_cast<char>('0' + response.result_int() / 100 % 10),
@@ -49,6 +49,7 @@ void serialize_head(const Response& response, std::string& out) {
     out += field.value();
     out += "\r\n";
   }
+  out += extra_lines;
   out += "\r\n";
 }
 
@@ -312,15 +313,14 @@ class SocketChunkWriter final : public ChunkWriter {
 
 }  // namespace
 
-asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, const StreamBody& body) {
-  bhttp::response<bhttp::empty_body> header{head.result(), head.version()};
-  for (const auto& field : head) header.set(field.name_string(), field.value());
-  header.keep_alive(head.keep_alive());
-  header.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> serializer{header};
+asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, std::string_view head_lines,
+                                             const StreamBody& body) {
+  head.erase(bhttp::field::content_length);
+  head.chunked(true);
+  serialize_head(head, head_lines, conn.head);
   error_code ec;
   conn.stream.expires_after(limits_.body_timeout);
-  co_await bhttp::async_write_header(conn.stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(conn.stream, asio::buffer(conn.head), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
   SocketChunkWriter writer(conn.stream, limits_.body_timeout);
   try {
@@ -366,13 +366,13 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       bool keep_alive = request.keep_alive() && !draining_;
       response.keep_alive(keep_alive);
       if (reply.stream) {
-        if (!co_await write_streamed(*conn, response, reply.stream) || !keep_alive) break;
+        if (!co_await write_streamed(*conn, response, reply.head_lines, reply.stream) || !keep_alive) break;
         continue;
       }
       response.prepare_payload();
       error_code ec;
       conn->stream.expires_after(limits_.body_timeout);
-      serialize_head(response, conn->head);
+      serialize_head(response, reply.head_lines, conn->head);
       std::array<asio::const_buffer, 2> pieces{asio::buffer(conn->head), asio::buffer(response.body())};
       co_await asio::async_write(conn->stream, pieces, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !keep_alive) break;

@@ -94,7 +94,8 @@ class Server {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
-  asio::awaitable<bool> write_streamed(Connection& conn, Response& head, const StreamBody& body);
+  asio::awaitable<bool> write_streamed(Connection& conn, Response& head, std::string_view head_lines,
+                                       const StreamBody& body);
   asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
                                      bool& rejected, std::optional<Request>& spooled, ClientInfo& info);
   asio::awaitable<bool> read_upload(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,

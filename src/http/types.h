@@ -68,6 +68,10 @@ using Handler = std::function<asio::awaitable<Response>(RequestContext&)>;
 struct Reply {
   Response response;
   StreamBody stream;
+  // Header lines ("Name: value\r\n" each) the server writes after the response's own fields.
+  // The dispatcher renders its per-request headers (X-Request-Id, RateLimit-*) here: one
+  // string instead of a Beast field node each, which cost more than the limiter's decision.
+  std::string head_lines;
 };
 
 Response json_response(bhttp::status status, std::string body);
