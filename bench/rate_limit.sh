@@ -45,13 +45,17 @@ cp "$dir/lms.db" "$dir/on.db"
 PIN=${PIN:-0}
 server_cpu=(); client_cpu=(); server_threads=(); wrk_threads=(-t2)
 if [ "$PIN" = 1 ]; then server_cpu=(taskset -c 0); client_cpu=(taskset -c 1); server_threads=(--threads 1); wrk_threads=(-t1); fi
-start_at() {  # PORT DB RATE_API HTTP_METRICS -> pid
-  "${server_cpu[@]}" "$LMS" serve "${server_threads[@]}" --http-metrics "$4" --port "$1" --bind 127.0.0.1 --db "$2" --token-secret "$SECRET" --log-requests false \
+# OFF_*/ON_* change a side's settings or binary (ON_RATE=off ON_METRICS=false: an A/A run that
+# shows the method's own resolution; LMS_OFF=old/lms LMS_ON=build/lms OFF_RATE=... compares builds).
+LMS_OFF=${LMS_OFF:-$LMS}; LMS_ON=${LMS_ON:-$LMS}
+start_at() {  # BINARY PORT DB RATE_API HTTP_METRICS -> pid
+  local binary=$1; shift
+  "${server_cpu[@]}" "$binary" serve "${server_threads[@]}" --http-metrics "$4" --port "$1" --bind 127.0.0.1 --db "$2" --token-secret "$SECRET" --log-requests false \
     --access-ttl 2h --rate-auth off --rate-api "$3" >>"$dir/server.log" 2>&1 &
   echo $!
 }
-off_pid=$(start_at "$PORT" "$dir/lms.db" off false)
-on_pid=$(start_at "$((PORT + 1))" "$dir/on.db" "${ON_RATE:-1000000000/15m}" "${ON_METRICS:-true}")
+off_pid=$(start_at "$LMS_OFF" "$PORT" "$dir/lms.db" "${OFF_RATE:-off}" "${OFF_METRICS:-false}")
+on_pid=$(start_at "$LMS_ON" "$((PORT + 1))" "$dir/on.db" "${ON_RATE:-1000000000/15m}" "${ON_METRICS:-true}")
 trap 'kill $off_pid $on_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"' EXIT
 for p in "$PORT" "$((PORT + 1))"; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.1; done
@@ -89,8 +93,8 @@ quartiles() { local s=($(printf '%s\n' "$@" | sort -n)); echo "${s[$(( $# / 4 ))
 echo "## rate limiter + request metrics A/B, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, commit $(git rev-parse --short HEAD)"
 echo "| GET /api/leads/:id, wrk ${wrk_threads[*]} -c$CONNECTIONS -d$DURATION, $ROUNDS adjacent pairs, PIN=$PIN | median requests/s | median server CPU per request |"
 echo "|---|---|---|"
-echo "| --rate-api off --http-metrics false | $m_off | $c_off µs |"
-echo "| --rate-api 1000000000/15m --http-metrics true | $m_on | $c_on µs |"
+echo "| off: $LMS_OFF --rate-api ${OFF_RATE:-off} --http-metrics ${OFF_METRICS:-false} | $m_off | $c_off µs |"
+echo "| on: $LMS_ON --rate-api ${ON_RATE:-1000000000/15m} --http-metrics ${ON_METRICS:-true} | $m_on | $c_on µs |"
 echo "on / off requests/s by pair: ${ratios[*]}"
 echo "on / off CPU per request by pair: ${cpu_ratios[*]}"
 echo "on / off requests/s, median of pairs: $(median "${ratios[@]}")  (quartiles $(quartiles "${ratios[@]}"))"
