@@ -213,7 +213,9 @@ int serve(const ops::ServeConfig& config) {
         ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();
       });
   server.set_upgrade_handler(
-      [&realtime](http::Request& request, boost::beast::tcp_stream& stream) { return realtime.take_upgrade(request, stream); });
+      [&realtime](http::Request& request, boost::beast::tcp_stream& stream, http::ConnectionSlot& slot) {
+        return realtime.take_upgrade(request, stream, slot);
+      });
   server.set_upload_policy([&signer, &imports](const http::Request& request) {
     return upload_decision(request, signer, imports);
   });

@@ -80,6 +80,8 @@ std::uint16_t Server::listen(const std::string& address, std::uint16_t port) {
 void Server::write_metrics(std::string& out) const {
   out += "# HELP http_connections HTTP connections open (WebSockets handed to the real-time hub not included).\n";
   out += "# TYPE http_connections gauge\nhttp_connections " + std::to_string(open_connections()) + "\n";
+  out += "# HELP http_upgraded_connections Connections handed over on upgrade (WebSockets), open.\n";
+  out += "# TYPE http_upgraded_connections gauge\nhttp_upgraded_connections " + std::to_string(upgraded_connections()) + "\n";
   out += "# HELP http_connections_refused_total Connections refused with 503 at --max-connections.\n";
   out += "# TYPE http_connections_refused_total counter\nhttp_connections_refused_total " +
          std::to_string(refused_connections()) + "\n";
@@ -125,7 +127,7 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (limits_.max_connections > 0 && open_connections() >= limits_.max_connections) {
+    if (limits_.max_connections > 0 && open_connections() + upgraded_connections() >= limits_.max_connections) {
       asio::co_spawn(target, refuse_connection(std::move(socket)), asio::detached);
       continue;
     }
@@ -353,9 +355,12 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       ClientInfo info = conn->client;
       if (!co_await read_request(*conn, parser, rejected, spooled, info)) break;
       Request& request = spooled ? *spooled : parser.get();
-      if (upgrade_ && request.count(bhttp::field::upgrade) && upgrade_(request, conn->stream)) {
-        handed_off = true;
-        break;
+      if (upgrade_ && request.count(bhttp::field::upgrade)) {
+        ConnectionSlot slot(upgraded_connections_);  // released here unless the handler takes it
+        if (upgrade_(request, conn->stream, slot)) {
+          handed_off = true;
+          break;
+        }
       }
       Reply reply = co_await handler_(request, info);
       if (!info.body_file.empty()) {

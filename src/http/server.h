@@ -36,8 +36,8 @@ struct ServerLimits {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
-  // HTTP connections served at once (WebSockets, once handed over, are not counted); beyond
-  // it a new connection gets 503 and is closed while existing ones keep working. 0: no cap.
+  // Connections open at once, WebSockets included; beyond it a new connection gets 503 and is
+  // closed while existing ones keep working. 0: no cap.
   std::size_t max_connections = 0;
 };
 
@@ -61,9 +61,29 @@ struct UploadDecision {
 };
 using UploadPolicy = std::function<UploadDecision(const Request&)>;
 
+// Keeps a connection handed over on upgrade counted against --max-connections for as long as
+// its new owner holds this (a WebSocket keeps it until its socket closes). Safe to outlive the
+// Server: the counter is shared.
+class ConnectionSlot {
+ public:
+  ConnectionSlot() = default;
+  explicit ConnectionSlot(std::shared_ptr<std::atomic<std::size_t>> counter) : counter_(std::move(counter)) {
+    if (counter_) counter_->fetch_add(1, std::memory_order_relaxed);
+  }
+  ConnectionSlot(ConnectionSlot&&) noexcept = default;  // leaves the source empty
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<std::size_t>> counter_;
+};
+
 // Offered every request that asks for a protocol upgrade (WebSocket). Returns true when it
-// took the connection over (it moved from the stream); the server then forgets it.
-using UpgradeHandler = std::function<bool(Request&, beast::tcp_stream&)>;
+// took the connection over (it moved from the stream, and took the slot); the server then
+// forgets it.
+using UpgradeHandler = std::function<bool(Request&, beast::tcp_stream&, ConnectionSlot&)>;
 
 using RequestHandler = std::function<asio::awaitable<Reply>(Request&, const ClientInfo&)>;
 // Called for requests the server answers itself (oversized, malformed): status and reason.
@@ -83,10 +103,12 @@ class Server {
   // Stops accepting and closes idle connections. In-flight requests finish.
   void begin_drain();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  // HTTP connections (the drain waits for these), and connections handed over on upgrade.
   std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  std::size_t upgraded_connections() const { return upgraded_connections_->load(std::memory_order_relaxed); }
   // Connections refused at the cap (--max-connections) since start.
   std::size_t refused_connections() const { return refused_connections_.load(std::memory_order_relaxed); }
-  // Prometheus series: http_connections, http_connections_refused_total.
+  // Prometheus series: http_connections, http_upgraded_connections, http_connections_refused_total.
   void write_metrics(std::string& out) const;
 
  private:
@@ -112,6 +134,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only
   std::atomic<std::size_t> open_connections_{0};
+  std::shared_ptr<std::atomic<std::size_t>> upgraded_connections_ = std::make_shared<std::atomic<std::size_t>>(0);
   std::atomic<std::size_t> refused_connections_{0};
   std::mutex connections_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by connections_mutex_

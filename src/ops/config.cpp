@@ -130,8 +130,8 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   duration_option(app, "--shutdown-timeout", c.shutdown_timeout, "LMS_SHUTDOWN_TIMEOUT",
                   "on SIGTERM, how long in-flight requests may take to finish", "10s");
   app.add_option("--max-connections", c.max_connections,
-                 "HTTP connections served at once; beyond it new ones get 503 and are closed (0 = only the "
-                 "descriptor limit)")
+                 "connections open at once, WebSockets included; beyond it new ones get 503 and are closed (0 = "
+                 "only the descriptor limit)")
       ->envname("LMS_MAX_CONNECTIONS")
       ->capture_default_str();
   duration_option(app, "--drain-delay", c.drain_delay, "LMS_DRAIN_DELAY",

@@ -30,7 +30,7 @@ struct ServeConfig {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
-  std::size_t max_connections = 0;  // HTTP connections at once; 0: no cap but the descriptor limit
+  std::size_t max_connections = 0;  // connections at once (WebSockets too); 0: no cap but the descriptor limit
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::milliseconds drain_delay{0};  // on SIGTERM: /readyz 503 while still serving
   std::chrono::milliseconds ping_interval{25'000};

@@ -86,8 +86,10 @@ std::optional<std::string> token_of(std::string_view connect_data) {
 // The WebSocket side of one session: a reader (the connection's coroutine) and a writer
 // that drains the session's queue. Wakes come from any thread, as posts to this executor.
 struct WsConnection final : Waker, std::enable_shared_from_this<WsConnection> {
-  explicit WsConnection(beast::tcp_stream stream)
-      : ws(std::move(stream)), timer(ws.get_executor(), asio::steady_timer::time_point::max()) {}
+  WsConnection(beast::tcp_stream stream, http::ConnectionSlot slot)
+      : ws(std::move(stream)),
+        timer(ws.get_executor(), asio::steady_timer::time_point::max()),
+        slot(std::move(slot)) {}
 
   void wake(bool closing) override {
     asio::post(ws.get_executor(), [self = shared_from_this(), closing] {
@@ -106,6 +108,7 @@ struct WsConnection final : Waker, std::enable_shared_from_this<WsConnection> {
 
   websocket::stream<beast::tcp_stream> ws;
   asio::steady_timer timer;
+  http::ConnectionSlot slot;  // counts this socket against --max-connections until it is gone
   bool writing = false;
 };
 
@@ -313,14 +316,15 @@ asio::awaitable<void> Endpoint::on_socketio(std::shared_ptr<Session> session, st
   }
 }
 
-bool Endpoint::take_upgrade(http::Request& request, beast::tcp_stream& stream) {
+bool Endpoint::take_upgrade(http::Request& request, beast::tcp_stream& stream, http::ConnectionSlot& slot) {
   std::string_view target = request.target();
   if (!is_socketio_path(target.substr(0, target.find('?'))) || !websocket::is_upgrade(request)) return false;
-  asio::co_spawn(stream.get_executor(), serve_websocket(std::move(request), std::move(stream)), asio::detached);
+  asio::co_spawn(stream.get_executor(), serve_websocket(std::move(request), std::move(stream), std::move(slot)),
+                 asio::detached);
   return true;
 }
 
-asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tcp_stream stream) {
+asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tcp_stream stream, http::ConnectionSlot slot) {
   std::string_view target = request.target();
   auto q = target.find('?');
   std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
@@ -340,7 +344,7 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   }
 
   const auto& limits = hub_.settings().session;
-  auto conn = std::make_shared<WsConnection>(std::move(stream));
+  auto conn = std::make_shared<WsConnection>(std::move(stream), std::move(slot));
   auto& ws = conn->ws;
   beast::get_lowest_layer(ws).expires_never();
   websocket::stream_base::timeout timeouts{};

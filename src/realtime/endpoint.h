@@ -11,6 +11,7 @@
 #include <string>
 
 #include "http/router.h"
+#include "http/server.h"
 #include "realtime/hub.h"
 #include "store/store.h"
 
@@ -28,7 +29,7 @@ class Endpoint {
 
   // For the HTTP server: takes over `stream` when `request` is a WebSocket upgrade to
   // /socket.io/ (returns true; the server must forget the connection), else returns false.
-  bool take_upgrade(http::Request& request, boost::beast::tcp_stream& stream);
+  bool take_upgrade(http::Request& request, boost::beast::tcp_stream& stream, http::ConnectionSlot& slot);
 
   // The `realtime_connections` and `realtime_sessions` gauges, in Prometheus text format.
   void write_metrics(std::string& out) const;
@@ -40,7 +41,7 @@ class Endpoint {
   asio::awaitable<http::Response> poll(http::RequestContext& ctx);
   asio::awaitable<http::Response> post(http::RequestContext& ctx);
   asio::awaitable<void> on_socketio(std::shared_ptr<Session> session, std::string_view text);
-  asio::awaitable<void> serve_websocket(http::Request request, boost::beast::tcp_stream stream);
+  asio::awaitable<void> serve_websocket(http::Request request, boost::beast::tcp_stream stream, http::ConnectionSlot slot);
 
   Hub& hub_;
   Authenticator authenticate_;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 
@@ -63,6 +65,32 @@ TEST(SocketLimitsTest, SilentUpgradeProbeIsClosedAtTheHandshakeTimeout) {
   auto pong = Client(server.port()).get(polling);
   EXPECT_EQ(pong.status, 200) << pong.body;
   EXPECT_EQ(pong.body, "3");
+}
+
+// --max-connections counts WebSockets too: two sockets and one HTTP client fill a cap of 3,
+// the next connection is refused with 503, and a closed WebSocket frees its slot.
+TEST(SocketLimitsTest, ConnectionCapCountsWebSockets) {
+  LmsServer server({"--max-connections", "3"});
+  auto first = std::make_unique<RawConnection>(server.port());
+  first->send(upgrade_request("/socket.io/?EIO=4&transport=websocket"));
+  RawConnection second(server.port());
+  second.send(upgrade_request("/socket.io/?EIO=4&transport=websocket"));
+  RawConnection http(server.port());
+  http.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(first->closed_within(100ms));
+  EXPECT_FALSE(second.closed_within(100ms));
+  RawConnection extra(server.port());
+  auto refused = extra.read_until_close(3s);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  // The HTTP client asks for /metrics on its open connection: both sockets are counted.
+  http.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto metrics = http.read_until_close(3s);
+  EXPECT_NE(metrics.find("\nhttp_upgraded_connections 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nhttp_connections_refused_total 1\n"), std::string::npos) << metrics;
+  first.reset();  // the client closes its WebSocket
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
 }
 
 TEST(SocketLimitsTest, HandshakeTimeoutsAreInHelp) {
