@@ -257,6 +257,7 @@ int serve(const ops::ServeConfig& config) {
                               s.write_queue = load.write_queue;
                               s.readers = load.readers;
                               s.idle_readers = load.idle_readers;
+                              s.reads_waited = load.reads_waited;
                               return s;
                             });
   health.start();

@@ -89,6 +89,7 @@ asio::awaitable<void> HealthMonitor::run() {
   auto summary_at = Clock::now() + settings_.summary_interval;
   auto previous = sample_();
   auto previous_at = Clock::now();
+  std::uint64_t last_reads_waited = previous.reads_waited;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -123,8 +124,14 @@ asio::awaitable<void> HealthMonitor::run() {
           .num("write_queue", static_cast<std::int64_t>(s.write_queue))
           .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
           .warn();
-    if (s.readers > 0 && s.idle_readers == 0 && due(readers_warned, now))
-      LogLine("database readers all busy").num("readers", static_cast<std::int64_t>(s.readers)).warn();
+    // Saturated: reads queued for a reader during the last second.
+    const auto waited = s.reads_waited - last_reads_waited;
+    last_reads_waited = s.reads_waited;
+    if (waited > 0 && due(readers_warned, now))
+      LogLine("database readers all busy")
+          .num("readers", static_cast<std::int64_t>(s.readers))
+          .num("reads_waited_last_second", static_cast<std::int64_t>(waited))
+          .warn();
 
     if (settings_.summary_interval.count() > 0 && now >= summary_at) {
       const double seconds = std::chrono::duration<double>(now - previous_at).count();

@@ -40,6 +40,7 @@ struct HealthSample {
   std::size_t write_queue = 0;
   std::size_t readers = 0;
   std::size_t idle_readers = 0;
+  std::uint64_t reads_waited = 0;  // since start: reads that queued for a reader
 };
 
 class HealthMonitor {

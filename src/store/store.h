@@ -163,6 +163,7 @@ struct StoreLoad {
   std::size_t readers = 0;
   std::size_t idle_readers = 0;
   std::size_t write_queue = 0;
+  std::uint64_t reads_waited = 0;  // since start: reads that found every reader taken
 };
 
 class Store {

@@ -296,5 +296,29 @@ TEST(HttpTest, WriterSaturationIsLogged) {
   EXPECT_TRUE(warned) << created.load() << " leads created; logs: " << server.logs();
 }
 
+// Reader pool saturation: two reader threads and sixteen clients listing leads at once keep
+// every reader busy when the monitor looks.
+TEST(HttpTest, ReadersAllBusyIsLogged) {
+  LmsServer server({"--db-readers", "2"});
+  Client c(server.port());
+  auto account = register_org(c, "Readers");
+  for (int i = 0; i < 200; ++i)
+    ASSERT_EQ(c.post("/api/leads", R"({"name":"R","phone":"+1415)" + std::to_string(6000000 + i) + R"("})",
+                     account.access_token)
+                  .status,
+              201);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 16; ++t)
+    readers.emplace_back([&] {
+      Client r(server.port());
+      while (!stop) r.get("/api/leads?limit=200&sort=name", account.access_token);
+    });
+  bool warned = log_shows(server, R"("msg":"database readers all busy")", std::chrono::seconds(15));
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_TRUE(warned) << server.logs();
+}
+
 }  // namespace
 }  // namespace lms::test

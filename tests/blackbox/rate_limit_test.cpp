@@ -3,7 +3,9 @@
 // per-address keys, forwarded addresses, and the ratelimit_rejected_total counter.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -52,6 +54,34 @@ TEST(RateLimitTest, AuthRoutesRefuseExactlyAfterTheLimitWithCountdownHeaders) {
   auto metrics = c.get("/metrics");
   EXPECT_NE(metrics.body.find("ratelimit_rejected_total{scope=\"auth\"} 3\n"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("ratelimit_rejected_total{scope=\"api\"} 0\n"), std::string::npos);
+}
+
+// No double burst at a window edge: a fixed window of 6 per 3 s would let 6 more through the
+// moment its window turns over; GCRA gives them back one every 0.5 s. The client spends the
+// burst, then asks every 25 ms for 3.5 s (past the edge): successes come one at a time.
+TEST(RateLimitTest, NoDoubleBurstAtTheWindowEdge) {
+  LmsServer server({"--rate-auth", "6/3s", "--rate-api", "off"});
+  Client c(server.port());
+  // A refresh with an unknown token: answered 401 at once (a login would spend time hashing).
+  auto attempt = [&] {
+    return c.request("POST", "/api/auth/refresh", R"({"refreshToken":"unknown"})",
+                     {{"Content-Type", "application/json"}});
+  };
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(attempt().status, 401) << i;
+  ASSERT_EQ(attempt().status, 429);
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::vector<double> allowed_at;  // seconds since the burst was spent
+  while (Clock::now() - start < std::chrono::milliseconds(3500)) {
+    if (attempt().status == 401)
+      allowed_at.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  // One back every 0.5 s: about 7 in 3.5 s; a second burst would add 6 at once.
+  EXPECT_GE(allowed_at.size(), 5u);
+  EXPECT_LE(allowed_at.size(), 8u);
+  for (std::size_t i = 2; i < allowed_at.size(); ++i)
+    EXPECT_GT(allowed_at[i] - allowed_at[i - 2], 0.6) << "three successes within 0.6 s, ending at " << allowed_at[i];
 }
 
 TEST(RateLimitTest, ApiLimitIsPerUserAndPerAddressBeforeAuthentication) {

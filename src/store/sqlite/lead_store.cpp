@@ -793,7 +793,8 @@ std::shared_ptr<Pending<SqliteLeadStore::RawPage>> SqliteLeadStore::start_raw_pa
     std::string org_id, leads::LeadQuery query, std::optional<leads::Position> through) {
   return Pending<RawPage>::start(engine_.readers_.get_executor(), [this, org_id = std::move(org_id),
                                                                     query = std::move(query),
-                                                                    through = std::move(through)]() {
+                                                                    through = std::move(through),
+                                                                    ticket = SqliteStore::ReadTicket(engine_)]() {
     auto lease = engine_.borrow_reader();
     return read_raw_page(*lease.conn, org_id, query, through);
   });
@@ -805,7 +806,7 @@ Task<std::optional<leads::Position>> SqliteLeadStore::scout_page_end(std::string
 }
 
 Task<std::string> SqliteLeadStore::render_raw_page(RawPage page, LeadRenderer render) {
-  co_return co_await run_on(engine_.readers_.get_executor(), [&]() {
+  co_return co_await run_on(engine_.readers_.get_executor(), [&, ticket = SqliteStore::ReadTicket(engine_)]() {
     std::string text;
     text.reserve(page.arena.size() + page.rows.size() * 64);
     std::vector<std::string_view> tags;

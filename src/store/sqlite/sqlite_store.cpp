@@ -132,6 +132,7 @@ StoreLoad SqliteStore::load() {
     std::lock_guard lock(write_mutex_);
     l.write_queue = write_queue_.size();
   }
+  l.reads_waited = reads_waited_.load(std::memory_order_relaxed);
   return l;
 }
 
@@ -143,6 +144,8 @@ void SqliteStore::write_metrics(std::string& out) {
   out += "db_pool_connections{state=\"idle\"} " + std::to_string(idle) + "\n";
   out += "db_pool_connections{state=\"busy\"} " + std::to_string(reader_count_ - std::min(idle, reader_count_)) + "\n";
   out += "db_pool_connections{state=\"writer\"} 1\n";
+  out += "# HELP db_reads_waited_total Reads that found every reader connection taken and queued.\n";
+  out += "# TYPE db_reads_waited_total counter\ndb_reads_waited_total " + std::to_string(l.reads_waited) + "\n";
   out += "# HELP db_write_queue_depth Write jobs waiting for the writer.\n# TYPE db_write_queue_depth gauge\n";
   out += "db_write_queue_depth " + std::to_string(queued) + "\n";
   out += "# HELP db_search_backlog Leads not in the search index yet (searched directly meanwhile).\n";

@@ -19,6 +19,7 @@
 #include <thread>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/async.h"
@@ -129,10 +130,29 @@ class SqliteStore final : public Store, private AccountStore {
   void writer_loop();
   void run_batch(std::vector<WriteJob>& batch);
 
+  // A read job submitted to the reader pool and not finished yet. Taken when the job is
+  // submitted: a job that finds every reader already taken waits, and is counted
+  // (reads_waited, the saturation signal of the health monitor).
+  class ReadTicket {
+   public:
+    explicit ReadTicket(SqliteStore& store) : store_(&store) {
+      if (store.reads_in_flight_.fetch_add(1, std::memory_order_relaxed) >= store.reader_count_)
+        store.reads_waited_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ReadTicket(ReadTicket&& other) noexcept : store_(std::exchange(other.store_, nullptr)) {}
+    ReadTicket& operator=(ReadTicket&&) = delete;
+    ~ReadTicket() {
+      if (store_) store_->reads_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+   private:
+    SqliteStore* store_;
+  };
+
   // Runs fn(Connection&) on a reader thread with a borrowed reader connection.
   template <class Fn>
   auto read(Fn fn) {
-    return run_on(readers_.get_executor(), [this, fn = std::move(fn)]() mutable {
+    return run_on(readers_.get_executor(), [this, fn = std::move(fn), ticket = ReadTicket(*this)]() mutable {
       auto lease = borrow_reader();
       return fn(*lease.conn);
     });
@@ -181,6 +201,8 @@ class SqliteStore final : public Store, private AccountStore {
   std::thread writer_;
   std::mutex readers_mutex_;
   std::size_t reader_count_ = 0;
+  std::atomic<std::size_t> reads_in_flight_{0};  // submitted, not finished (ReadTicket)
+  std::atomic<std::uint64_t> reads_waited_{0};   // submitted while every reader was taken
   std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
   boost::asio::thread_pool readers_;
