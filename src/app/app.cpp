@@ -192,7 +192,8 @@ int serve(const ops::ServeConfig& config) {
                     realtime::HubSettings{realtime::SessionLimits{config.ping_interval, config.ping_timeout,
                                                                   config.socket_max_payload, config.socket_queue_limit,
                                                                   config.socket_connect_timeout,
-                                                                  config.ws_handshake_timeout}});
+                                                                  config.ws_handshake_timeout},
+                                        20, config.max_pending_sockets});
   realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;

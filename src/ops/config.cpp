@@ -148,6 +148,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
                   "real-time: time to finish the WebSocket opening handshake, and a polling session's upgrade "
                   "probe, before the connection is closed",
                   "10s");
+  app.add_option("--max-pending-sockets", c.max_pending_sockets,
+                 "real-time sessions open without Socket.IO CONNECT; beyond it new handshakes get 503 (0 = no cap)")
+      ->envname("LMS_MAX_PENDING_SOCKETS")
+      ->capture_default_str();
   size_option(app, "--socket-max-payload", c.socket_max_payload, "LMS_SOCKET_MAX_PAYLOAD",
               "largest real-time message or polling body a client may send", "1MB");
   size_option(app, "--socket-queue-limit", c.socket_queue_limit, "LMS_SOCKET_QUEUE_LIMIT",

@@ -37,6 +37,7 @@ struct ServeConfig {
   std::chrono::milliseconds ping_timeout{20'000};
   std::chrono::milliseconds socket_connect_timeout{45'000};
   std::chrono::milliseconds ws_handshake_timeout{10'000};
+  std::size_t max_pending_sockets = 10'000;  // real-time sessions without CONNECT; 0: no cap
   std::size_t socket_max_payload = 1024 * 1024;
   std::size_t socket_queue_limit = 1024 * 1024;
   std::size_t import_max_size = 100u << 20;

@@ -40,6 +40,14 @@ http::Response eio_error(status code, int eio_code, std::string_view message) {
   return res;
 }
 
+// Too many sessions still handshaking: the stock client reports a connect error and retries
+// with its backoff.
+http::Response too_many_pending() {
+  auto res = eio_error(status::service_unavailable, 3, "Too many pending sessions");
+  res.set(http::bhttp::field::retry_after, "1");
+  return res;
+}
+
 http::Response text_response(std::string body) {
   http::Response res{status::ok, 11};
   res.set(http::bhttp::field::content_type, "text/plain; charset=UTF-8");
@@ -168,6 +176,9 @@ void Endpoint::write_metrics(std::string& out) const {
                    static_cast<double>(hub_.connections()));
   ops::write_gauge(out, "realtime_sessions", "Engine.IO sessions open, connected or still handshaking.",
                    static_cast<double>(hub_.sessions()));
+  out += "# HELP realtime_sessions_refused_total Handshakes refused at --max-pending-sockets.\n";
+  out += "# TYPE realtime_sessions_refused_total counter\nrealtime_sessions_refused_total " +
+         std::to_string(hub_.refused_sessions()) + "\n";
 }
 
 asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
@@ -177,6 +188,7 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   const auto& limits = hub_.settings().session;
   auto sid = ctx.query_param("sid");
   if (!sid) {
+    if (!hub_.admit_new_session()) co_return too_many_pending();
     auto session = hub_.open_session(executor, Transport::polling);
     co_return text_response(open_packet(limits, session->sid(), true));
   }
@@ -335,6 +347,16 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   if (eio != "4" || transport != "websocket") {
     auto res = eio != "4" ? eio_error(status::bad_request, 5, "Unsupported protocol version")
                           : eio_error(status::bad_request, 0, "Transport unknown");
+    res.keep_alive(false);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(5));
+    co_await http::bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    co_return;
+  }
+
+  if (!sid && !hub_.admit_new_session()) {
+    auto res = too_many_pending();
     res.keep_alive(false);
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(5));

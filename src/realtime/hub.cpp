@@ -103,6 +103,15 @@ std::size_t Hub::sessions() const {
   return sessions_.size();
 }
 
+bool Hub::admit_new_session() {
+  if (settings_.max_pending_sessions == 0) return true;
+  const auto connected = static_cast<std::size_t>(std::max<std::int64_t>(0, connections()));
+  const auto open = sessions();
+  if (open < connected + settings_.max_pending_sessions) return true;
+  refused_sessions_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
 Hub::Shard& Hub::shard_of(const asio::any_io_executor& executor) {
   for (auto& shard : shards_)
     if (&executor.context() == static_cast<asio::execution_context*>(shard->context)) return *shard;

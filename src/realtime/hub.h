@@ -32,6 +32,9 @@ namespace lms::realtime {
 struct HubSettings {
   SessionLimits session;
   int bulk_threshold = 20;  // lead events per second per receiver before `leads:bulk`
+  // Sessions open without a Socket.IO CONNECT (each costs memory until the connect timeout);
+  // beyond it new handshakes are refused with 503. 0: no cap.
+  std::size_t max_pending_sessions = 10'000;
 };
 
 class Hub {
@@ -61,6 +64,10 @@ class Hub {
   std::int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
   // Engine.IO sessions open, connected or not.
   std::size_t sessions() const;
+  // Whether a new session may open (pending sessions under max_pending_sessions); a refusal
+  // is counted (realtime_sessions_refused_total).
+  bool admit_new_session();
+  std::uint64_t refused_sessions() const { return refused_sessions_.load(std::memory_order_relaxed); }
 
  private:
   struct Receiver {
@@ -90,6 +97,7 @@ class Hub {
 
   HubSettings settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<std::uint64_t> refused_sessions_{0};
   std::atomic<std::int64_t> connections_{0};
   std::unique_ptr<asio::steady_timer> sweeper_;  // on the first shard's context
   std::atomic<bool> stopping_{false};

@@ -97,10 +97,42 @@ TEST(SocketLimitsTest, ConnectionCapCountsWebSockets) {
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
 }
 
+// --max-pending-sockets bounds sessions that never CONNECT (each holds memory until the
+// connect timeout): beyond it a polling or WebSocket handshake gets 503 with Engine.IO's error
+// body, and a session that completes CONNECT frees its place.
+TEST(SocketLimitsTest, PendingSessionsAreCapped) {
+  LmsServer server({"--max-pending-sockets", "2"});
+  Client c(server.port());
+  auto admin = register_org(c, "Pending");
+  auto first = polling_sid(server.port());
+  auto second = polling_sid(server.port());
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  auto refused = c.get("/socket.io/?EIO=4&transport=polling");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.str("/message"), "Too many pending sessions");
+  EXPECT_EQ(refused.header("retry-after"), "1");
+  RawConnection ws(server.port());
+  ws.send(upgrade_request("/socket.io/?EIO=4&transport=websocket"));
+  auto ws_answer = ws.read_until_close(3s);
+  EXPECT_EQ(ws_answer.rfind("HTTP/1.1 503", 0), 0u) << ws_answer;
+
+  // The first session connects: there is room for one more handshake.
+  auto connect = c.post("/socket.io/?EIO=4&transport=polling&sid=" + first,
+                        R"(40{"token":")" + admin.access_token + R"("})");
+  ASSERT_EQ(connect.status, 200) << connect.body;
+  auto answer = c.get("/socket.io/?EIO=4&transport=polling&sid=" + first);
+  ASSERT_NE(answer.body.find("40{"), std::string::npos) << answer.body;
+  EXPECT_FALSE(polling_sid(server.port()).empty());
+  auto metrics = c.get("/metrics");
+  EXPECT_NE(metrics.body.find("\nrealtime_sessions_refused_total 2\n"), std::string::npos) << metrics.body;
+}
+
 TEST(SocketLimitsTest, HandshakeTimeoutsAreInHelp) {
   auto help = run_command(std::string(LMS_BINARY) + " serve --help");
   EXPECT_NE(help.find("--ws-handshake-timeout"), std::string::npos);
   EXPECT_NE(help.find("--socket-connect-timeout"), std::string::npos);
+  EXPECT_NE(help.find("--max-pending-sockets"), std::string::npos);
 }
 
 }  // namespace
