@@ -254,11 +254,7 @@ int serve(const ops::ServeConfig& config) {
                               s.http_connections = server.open_connections();
                               s.realtime_connections = hub.connections();
                               s.requests = request_metrics.total(&s.duration_buckets);
-                              auto load = store->load();
-                              s.write_queue = load.write_queue;
-                              s.readers = load.readers;
-                              s.idle_readers = load.idle_readers;
-                              s.reads_waited = load.reads_waited;
+                              s.db = store->load();
                               return s;
                             });
   health.start();

@@ -89,7 +89,7 @@ asio::awaitable<void> HealthMonitor::run() {
   auto summary_at = Clock::now() + settings_.summary_interval;
   auto previous = sample_();
   auto previous_at = Clock::now();
-  std::uint64_t last_reads_waited = previous.reads_waited;
+  std::uint64_t last_reads_waited = previous.db.reads_waited;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -119,17 +119,17 @@ asio::awaitable<void> HealthMonitor::run() {
           .warn();
 
     auto s = sample_();
-    if (s.write_queue >= settings_.write_queue_warning && due(queue_warned, now))
+    if (s.db.write_queue >= settings_.write_queue_warning && due(queue_warned, now))
       LogLine("database writer saturated")
-          .num("write_queue", static_cast<std::int64_t>(s.write_queue))
+          .num("write_queue", static_cast<std::int64_t>(s.db.write_queue))
           .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
           .warn();
     // Saturated: reads queued for a reader during the last second.
-    const auto waited = s.reads_waited - last_reads_waited;
-    last_reads_waited = s.reads_waited;
+    const auto waited = s.db.reads_waited - last_reads_waited;
+    last_reads_waited = s.db.reads_waited;
     if (waited > 0 && due(readers_warned, now))
       LogLine("database readers all busy")
-          .num("readers", static_cast<std::int64_t>(s.readers))
+          .num("readers", static_cast<std::int64_t>(s.db.readers))
           .num("reads_waited_last_second", static_cast<std::int64_t>(waited))
           .warn();
 
@@ -141,8 +141,8 @@ asio::awaitable<void> HealthMonitor::run() {
           .real("requests_per_s", rate)
           .real("p95_ms_at_most", p95_seconds(previous, s) * 1000)
           .num("sockets", s.realtime_connections)
-          .num("write_queue", static_cast<std::int64_t>(s.write_queue))
-          .num("busy_readers", static_cast<std::int64_t>(s.readers - std::min(s.idle_readers, s.readers)))
+          .num("write_queue", static_cast<std::int64_t>(s.db.write_queue))
+          .num("busy_readers", static_cast<std::int64_t>(s.db.readers - std::min(s.db.idle_readers, s.db.readers)))
           .num("max_lag_ms", max_lag_since_summary)
           .num("rss_bytes", rss)
           .info();

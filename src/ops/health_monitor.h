@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ops/request_metrics.h"
+#include "store/store.h"
 
 namespace lms::ops {
 
@@ -37,10 +38,7 @@ struct HealthSample {
   std::uint64_t requests = 0;  // answered since start
   // Requests since start by duration bucket (RequestMetrics::kBuckets, the last one above).
   std::array<std::uint64_t, RequestMetrics::kBuckets.size() + 1> duration_buckets{};
-  std::size_t write_queue = 0;
-  std::size_t readers = 0;
-  std::size_t idle_readers = 0;
-  std::uint64_t reads_waited = 0;  // since start: reads that queued for a reader
+  store::StoreLoad db;  // the store's own load figures
 };
 
 class HealthMonitor {

@@ -40,6 +40,16 @@ http::Response eio_error(status code, int eio_code, std::string_view message) {
   return res;
 }
 
+// Answers an upgrade request over HTTP instead of upgrading, then closes the connection.
+asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, http::Response res) {
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  error_code ec;
+  co_await http::bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+}
+
 // Too many sessions still handshaking: the stock client reports a connect error and retries
 // with its backoff.
 http::Response too_many_pending() {
@@ -344,24 +354,15 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   auto transport = query_value(query, "transport");
   auto sid = query_value(query, "sid");
   error_code ec;
-  if (eio != "4" || transport != "websocket") {
-    auto res = eio != "4" ? eio_error(status::bad_request, 5, "Unsupported protocol version")
-                          : eio_error(status::bad_request, 0, "Transport unknown");
-    res.keep_alive(false);
-    res.prepare_payload();
-    stream.expires_after(std::chrono::seconds(5));
-    co_await http::bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    co_return;
-  }
-
-  if (!sid && !hub_.admit_new_session()) {
-    auto res = too_many_pending();
-    res.keep_alive(false);
-    res.prepare_payload();
-    stream.expires_after(std::chrono::seconds(5));
-    co_await http::bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  std::optional<http::Response> refusal;
+  if (eio != "4")
+    refusal = eio_error(status::bad_request, 5, "Unsupported protocol version");
+  else if (transport != "websocket")
+    refusal = eio_error(status::bad_request, 0, "Transport unknown");
+  else if (!sid && !hub_.admit_new_session())
+    refusal = too_many_pending();
+  if (refusal) {
+    co_await answer_and_close(stream, std::move(*refusal));
     co_return;
   }
 

@@ -124,22 +124,26 @@ TEST(HttpTest, SilentClientIsClosedAndOthersAreServed) {
   EXPECT_TRUE(half_body.closed_within(4s));
 }
 
+// Sends `piece` every ~100 ms (for at most 4 s) until the server closes the connection;
+// returns whether it did.
+bool closed_while_trickling(RawConnection& slow, const std::string& piece) {
+  for (int i = 0; i < 40; ++i) {
+    try {
+      slow.send(piece);
+    } catch (...) {
+      return true;
+    }
+    if (slow.closed_within(100ms)) return true;
+  }
+  return false;
+}
+
 TEST(HttpTest, TricklingClientCannotStretchTheHeaderTimeout) {
   LmsServer server({"--header-timeout", "1s"});
   RawConnection slow(server.port());
   slow.send("GET /healthz HTTP/1.1\r\n");
   auto start = std::chrono::steady_clock::now();
-  bool closed = false;
-  for (int i = 0; i < 40 && !closed; ++i) {
-    try {
-      slow.send("X-A: b\r\n");
-    } catch (...) {
-      closed = true;
-      break;
-    }
-    closed = slow.closed_within(100ms);
-  }
-  EXPECT_TRUE(closed);
+  EXPECT_TRUE(closed_while_trickling(slow, "X-A: b\r\n"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
@@ -148,17 +152,7 @@ TEST(HttpTest, TricklingClientCannotStretchTheBodyTimeout) {
   RawConnection slow(server.port());
   slow.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n");
   auto start = std::chrono::steady_clock::now();
-  bool closed = false;
-  for (int i = 0; i < 40 && !closed; ++i) {
-    try {
-      slow.send(" ");
-    } catch (...) {
-      closed = true;
-      break;
-    }
-    closed = slow.closed_within(100ms);
-  }
-  EXPECT_TRUE(closed);
+  EXPECT_TRUE(closed_while_trickling(slow, " "));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
 }
