@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/errors.h"
 #include "imports/csv_reader.h"
 #include "imports/header_mapping.h"
 
@@ -54,7 +55,11 @@ Reading read_all(std::string_view input, CsvOptions options) {
     if (r->valid()) {
       check(is_valid_utf8(r->raw));
       for (auto field : r->fields) check(is_valid_utf8(field));
-      (void)lead_values(r->fields, columns);
+      try {
+        (void)lead_values(r->fields, columns);
+      } catch (const lms::ApiError&) {
+        // a custom value the lead rules refuse: the row is reported as invalid
+      }
     }
     (void)r->reason();
     previous_end = r->next_offset;

@@ -9,6 +9,9 @@ using http::bhttp::status;
 using http::bhttp::verb;
 
 void add_account_routes(http::Router& router, AccountsService& accounts) {
+  const http::RouteOptions admins{.least_role = Role::admin};
+  const http::RouteOptions managers{.least_role = Role::manager};
+
   router.add(verb::get, "/api/users", [&accounts](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto users = co_await accounts.list_users(ctx.caller());
     co_return http::json_response(status::ok, json::build([&](json::Writer& w) {
@@ -19,7 +22,7 @@ void add_account_routes(http::Router& router, AccountsService& accounts) {
                                     w.EndArray();
                                     w.EndObject();
                                   }));
-  });
+  }, managers);
 
   router.add(verb::post, "/api/users", [&accounts](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto body = ctx.json_body();
@@ -30,7 +33,7 @@ void add_account_routes(http::Router& router, AccountsService& accounts) {
     auto res = http::json_response(status::created, user_json(user));
     res.set(http::bhttp::field::location, "/api/users/" + user.id);
     co_return res;
-  });
+  }, admins);
 
   router.add(verb::get, "/api/users/:id", [&accounts](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto user = co_await accounts.get_user(ctx.caller(), ctx.param("id"));
@@ -43,7 +46,7 @@ void add_account_routes(http::Router& router, AccountsService& accounts) {
                         json::optional_bool(body, "active"), json::optional_string(body, "password")};
     auto user = co_await accounts.update_user(ctx.caller(), ctx.param("id"), std::move(changes));
     co_return http::json_response(status::ok, user_json(user));
-  });
+  }, admins);
 
   router.add(verb::get, "/api/organization", [&accounts](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto org = co_await accounts.get_organization(ctx.caller());
@@ -57,7 +60,7 @@ void add_account_routes(http::Router& router, AccountsService& accounts) {
                                            json::optional_string(body, "defaultCountry")};
                auto org = co_await accounts.update_organization(ctx.caller(), std::move(changes));
                co_return http::json_response(status::ok, organization_json(org));
-             });
+             }, admins);
 }
 
 }  // namespace lms::accounts

@@ -60,6 +60,7 @@ struct Principal {
   std::string user_id;
   std::string organization_id;
   Role role = Role::agent;
+  std::string session_id;  // the sign-in (refresh-token family) the access token belongs to
 };
 
 }  // namespace lms::accounts

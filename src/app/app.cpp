@@ -210,8 +210,13 @@ int serve(const ops::ServeConfig& config) {
       http::ServerLimits{config.header_limit, config.body_limit, config.header_timeout, config.body_timeout,
                          config.idle_timeout, config.max_connections},
       [&dispatcher](http::Request& req, const http::ClientInfo& client) { return dispatcher.handle(req, client); },
-      [](int status, std::string_view reason, const http::ClientInfo& client) {
-        ops::LogLine("request rejected").num("status", status).str("reason", reason).str("client", client.address).info();
+      [](int status, std::string_view reason, const http::ClientInfo& client, std::string_view request_id) {
+        ops::LogLine("request rejected")
+            .num("status", status)
+            .str("reason", reason)
+            .str("request_id", request_id)
+            .str("client", client.address)
+            .info();
       });
   server.set_upgrade_handler(
       [&realtime](http::Request& request, boost::beast::tcp_stream& stream, http::ConnectionSlot& slot) {

@@ -30,7 +30,9 @@ http::Response session_response(status code, const Session& s) {
 }  // namespace
 
 void add_auth_routes(http::Router& router, AuthService& auth) {
-  const http::RouteOptions anyone{.authenticated = false};
+  // Credential routes share the per-address auth limit; `me` is an ordinary API call.
+  const http::RouteOptions anyone{.authenticated = false, .credentials = true};
+  const http::RouteOptions signed_in_credentials{.authenticated = true, .credentials = true};
 
   router.add(verb::post, "/api/auth/register", [&auth](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto body = ctx.json_body();
@@ -67,7 +69,7 @@ void add_auth_routes(http::Router& router, AuthService& auth) {
     std::string token = json::required_string(body, "refreshToken");
     co_await auth.logout(ctx.caller(), std::move(token));
     co_return http::empty_response(status::no_content);
-  });
+  }, signed_in_credentials);
 
   router.add(verb::get, "/api/auth/me", [&auth](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto [user, org] = co_await auth.me(ctx.caller());

@@ -19,7 +19,16 @@ AuthService::AuthService(store::AccountStore& store, accounts::AccountDirectory&
       signer_(signer),
       hasher_(hasher),
       hashing_(std::move(hashing)),
-      settings_(settings) {}
+      settings_(settings),
+      revocations_(store, settings.revocation_poll) {}
+
+Millis AuthService::access_expiry(Millis now) const {
+  return now + std::chrono::duration_cast<std::chrono::milliseconds>(settings_.access_ttl).count();
+}
+
+std::string AuthService::access_token(const User& user, const std::string& session_id, Millis now) const {
+  return signer_.sign(AccessClaims{user.id, user.organization_id, user.role, now, access_expiry(now), session_id});
+}
 
 store::Task<std::string> AuthService::hash_password(std::string password) {
   co_return co_await run_on(hashing_, [&] { return hasher_.hash(password); });
@@ -27,9 +36,7 @@ store::Task<std::string> AuthService::hash_password(std::string password) {
 
 store::Task<Session> AuthService::issue_session(const User& user, std::string family_id) {
   Millis now = now_ms();
-  AccessClaims claims{user.id, user.organization_id, user.role, now,
-                      now + std::chrono::duration_cast<std::chrono::milliseconds>(settings_.access_ttl).count()};
-  Session session{signer_.sign(claims), new_refresh_token(), settings_.access_ttl.count(), user};
+  Session session{access_token(user, family_id, now), new_refresh_token(), settings_.access_ttl.count(), user};
   store::RefreshTokenRow row{hash_refresh_token(session.refresh_token), std::move(family_id), user.id, now,
                              now + std::chrono::duration_cast<std::chrono::milliseconds>(settings_.refresh_ttl).count()};
   co_await store_.insert_refresh_token(std::move(row));
@@ -99,21 +106,26 @@ store::Task<Session> AuthService::refresh(std::string refresh_token) {
     case store::RotateOutcome::unknown:
     case store::RotateOutcome::expired: throw ApiError::unauthorized("invalid refresh token");
     case store::RotateOutcome::reused:
+      // A stolen token was used (by the thief or the owner): the whole sign-in ends, its
+      // access tokens included.
+      co_await revocations_.revoke(result.family_id, access_expiry(now));
       throw ApiError::unauthorized("refresh token already used; the session has been revoked");
     case store::RotateOutcome::rotated: break;
   }
   auto user = co_await store_.find_user(result.organization_id, result.user_id);
   if (!user || !user->active) throw ApiError::unauthorized("invalid refresh token");
   directory_.put(*user);
-  AccessClaims claims{user->id, user->organization_id, user->role, now,
-                      now + std::chrono::duration_cast<std::chrono::milliseconds>(settings_.access_ttl).count()};
-  co_return Session{signer_.sign(claims), std::move(replacement), settings_.access_ttl.count(), *user};
+  co_return Session{access_token(*user, result.family_id, now), std::move(replacement), settings_.access_ttl.count(),
+                    *user};
 }
 
 store::Task<void> AuthService::logout(const Principal& caller, std::string refresh_token) {
+  // Access tokens live at most access_ttl from now: the record may be dropped after that.
+  Millis until = access_expiry(now_ms());
+  co_await revocations_.revoke(caller.session_id, until);
   if (refresh_token.empty() || refresh_token.size() > 256) co_return;
-  std::string hash = hash_refresh_token(refresh_token);
-  co_await store_.revoke_refresh_family(std::move(hash), caller.user_id);
+  auto family = co_await store_.revoke_refresh_family(hash_refresh_token(refresh_token), caller.user_id);
+  if (family && *family != caller.session_id) co_await revocations_.revoke(*family, until);
 }
 
 store::Task<Principal> AuthService::authenticate(std::string_view access_token) {
@@ -121,7 +133,8 @@ store::Task<Principal> AuthService::authenticate(std::string_view access_token) 
   if (!claims) throw ApiError::unauthorized("invalid or expired token");
   auto user = co_await directory_.user(claims->organization_id, claims->user_id);
   if (!user || !user->active) throw ApiError::unauthorized("invalid or expired token");
-  co_return Principal{user->id, user->organization_id, user->role};
+  if (co_await revocations_.revoked(claims->session_id)) throw ApiError::unauthorized("the session has ended (logout)");
+  co_return Principal{user->id, user->organization_id, user->role, claims->session_id};
 }
 
 store::Task<std::pair<User, Organization>> AuthService::me(const Principal& caller) {

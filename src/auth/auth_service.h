@@ -10,6 +10,7 @@
 
 #include "accounts/directory.h"
 #include "auth/passwords.h"
+#include "auth/revocations.h"
 #include "auth/tokens.h"
 #include "store/store.h"
 
@@ -18,6 +19,8 @@ namespace lms::auth {
 struct AuthSettings {
   std::chrono::seconds access_ttl{15 * 60};
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+  // How often revocations recorded by other instances (logouts there) are read.
+  std::chrono::milliseconds revocation_poll{1000};
 };
 
 struct Session {
@@ -43,6 +46,8 @@ class AuthService {
   store::Task<std::pair<Session, accounts::Organization>> register_organization(Registration input);
   store::Task<Session> login(std::string email, std::string password);
   store::Task<Session> refresh(std::string refresh_token);
+  // Ends the caller's sign-in: its access token (and every other of its session) and the
+  // refresh token's family stop working, on every instance that shares the database.
   store::Task<void> logout(const accounts::Principal& caller, std::string refresh_token);
   // The caller behind an access token; throws 401 for a bad, expired or revoked one.
   store::Task<accounts::Principal> authenticate(std::string_view access_token);
@@ -53,6 +58,8 @@ class AuthService {
 
  private:
   store::Task<Session> issue_session(const accounts::User& user, std::string family_id);
+  std::string access_token(const accounts::User& user, const std::string& session_id, Millis now) const;
+  Millis access_expiry(Millis now) const;
 
   store::AccountStore& store_;
   accounts::AccountDirectory& directory_;
@@ -60,6 +67,7 @@ class AuthService {
   const PasswordHasher& hasher_;
   boost::asio::any_io_executor hashing_;
   AuthSettings settings_;
+  SessionRevocations revocations_;
 };
 
 }  // namespace lms::auth

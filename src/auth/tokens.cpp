@@ -112,6 +112,7 @@ std::string TokenSigner::sign(const AccessClaims& c) const {
     w.Int64(c.issued_at / 1000);
     json::key(w, "exp");
     w.Int64(c.expires_at / 1000);
+    if (!c.session_id.empty()) json::field(w, "sid", c.session_id);
     w.EndObject();
   });
   std::string token = header_b64_ + "." + base64url_encode(payload);
@@ -155,7 +156,7 @@ std::optional<AccessClaims> TokenSigner::verify(std::string_view token, Millis n
   auto parsed_role = accounts::parse_role(*role);
   if (!parsed_role) return std::nullopt;
   if (*exp * 1000 <= now) return std::nullopt;
-  return AccessClaims{*sub, *org, *parsed_role, *iat * 1000, *exp * 1000};
+  return AccessClaims{*sub, *org, *parsed_role, *iat * 1000, *exp * 1000, str("sid").value_or("")};
 }
 
 std::string new_refresh_token() {

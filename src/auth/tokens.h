@@ -18,6 +18,7 @@ struct AccessClaims {
   accounts::Role role = accounts::Role::agent;
   Millis issued_at = 0;   // iat, in ms for the struct, seconds in the token
   Millis expires_at = 0;  // exp
+  std::string session_id;  // sid: the refresh-token family; empty in tokens of older builds
 };
 
 class TokenSigner {

@@ -60,6 +60,22 @@ std::string name(std::string_view raw, const char* field, std::size_t max) {
   return std::string(s);
 }
 
+bool is_free_text(std::string_view raw) {
+  for (unsigned char c : raw)
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return false;
+  return true;
+}
+
+std::string text(std::string_view raw, std::string_view field, std::size_t max) {
+  auto s = trim(raw);
+  if (s.empty()) throw ApiError::validation(std::string(field), "must not be empty");
+  if (utf8_length(s) > max)
+    throw ApiError::validation(std::string(field), "must be at most " + std::to_string(max) + " characters");
+  if (!is_free_text(s))
+    throw ApiError::validation(std::string(field), "must not contain control characters other than tab and newline");
+  return std::string(s);
+}
+
 void password(std::string_view raw, const char* field) {
   if (utf8_length(raw) < 8) throw ApiError::validation(field, "must be at least 8 characters");
   if (raw.size() > 1024) throw ApiError::validation(field, "must be at most 1024 bytes");

@@ -1,7 +1,5 @@
 #include "http/dispatcher.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -24,10 +22,13 @@ std::optional<std::string_view> bearer_token(const Request& request) {
   return token;
 }
 
-std::optional<RateScope> scope_of(std::string_view route) {
-  if (route.starts_with("/api/auth/")) return RateScope::auth;
-  if (route.starts_with("/api/")) return RateScope::api;
-  return std::nullopt;
+std::optional<RateScope> scope_of(std::string_view route, const RouteOptions& options) {
+  if (!route.starts_with("/api/")) return std::nullopt;
+  return options.credentials ? RateScope::auth : RateScope::api;
+}
+
+bool role_allows(accounts::Role caller, accounts::Role least) {
+  return static_cast<int>(caller) <= static_cast<int>(least);  // admin < manager < agent
 }
 
 // The RateLimit-* lines (and Retry-After on a refusal), formatted on the stack and appended
@@ -61,34 +62,6 @@ std::string_view client_address(const Request& request, const ClientInfo& client
   while (!last.empty() && (last.back() == ' ' || last.back() == '\t')) last.remove_suffix(1);
   if (last.empty() || last.size() > 64) return client.address;
   return last;
-}
-
-std::string choose_request_id(std::string_view inbound) {
-  bool plain = !inbound.empty() && inbound.size() <= 64;
-  for (char c : inbound) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return std::string(inbound);
-  // Request ids need to be unique, not secret: a per-thread generator seeded once from the
-  // system avoids a getrandom() call per request.
-  thread_local std::uint64_t state = [] {
-    std::uint64_t seed = 0;
-    while (seed == 0) randombytes_buf(&seed, sizeof seed);
-    return seed;
-  }();
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string id(24, '0');
-  for (int half = 0; half < 2; ++half) {
-    state ^= state << 13;  // xorshift64
-    state ^= state >> 7;
-    state ^= state << 17;
-    std::uint64_t v = state;
-    for (int i = 0; i < 12; ++i, v >>= 4) id[static_cast<std::size_t>(half * 12 + i)] = hex[v & 0xf];
-  }
-  return id;
 }
 
 Dispatcher::Dispatcher(const Router& router, Authenticator authenticate, bool log_requests, RateLimits limits,
@@ -137,7 +110,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
           auth_error = std::current_exception();
         }
       }
-      auto scope = limits_.limiter ? scope_of(ctx.route) : std::nullopt;
+      auto scope = limits_.limiter ? scope_of(ctx.route, match.route->options) : std::nullopt;
       const RateRule* rule = !scope ? nullptr : *scope == RateScope::api ? &limits_.api : &limits_.auth;
       if (rule && rule->enabled()) {
         thread_local std::string key;  // reused: no allocation per request
@@ -153,6 +126,8 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
           throw ApiError(429, "rate_limited", "too many requests; retry after " + std::to_string(rate->retry_after_seconds) + " s");
       }
       if (auth_error) std::rethrow_exception(auth_error);
+      if (ctx.principal && !role_allows(ctx.principal->role, match.route->options.least_role))
+        throw ApiError::forbidden("not allowed for your role");
       response = co_await match.route->handler(ctx);
     }
   } catch (const ApiError& error) {

@@ -1,7 +1,8 @@
 // Turns a parsed request into a response: request id, routing (404/405), authentication,
-// rate limits (`/api/auth/*` per client address, other `/api/*` routes per user, or per
-// client address before authentication), the handler, and the one place where errors become the contract's error body. Logs one
-// line per request (method, route pattern, status, duration, request id, user id).
+// rate limits (credential routes per client address, other `/api/*` routes per user, or per
+// client address before authentication), the route's least role, the handler, and the one
+// place where errors become the contract's error body. Logs one line per request (method,
+// route pattern, status, duration, request id, user id).
 #pragma once
 
 #include <functional>
@@ -43,8 +44,5 @@ class Dispatcher {
 // The client's address: the socket's peer, or with `trust_proxy` the last X-Forwarded-For
 // entry (the one the proxy itself appended; earlier entries are the client's own claims).
 std::string_view client_address(const Request& request, const ClientInfo& client, bool trust_proxy);
-
-// The request id to use: the client's X-Request-Id when it is short and plain, else a new one.
-std::string choose_request_id(std::string_view inbound);
 
 }  // namespace lms::http

@@ -69,14 +69,21 @@ RouteMatch Router::match(bhttp::verb method, std::string_view path) const {
   for (const auto& route : routes_) {
     unsigned score = 0;
     if (!match_segments(route, parts, params, score)) continue;
-    if (route.method == method) {
-      if (!result.route || score > best_score) {
+    // HEAD is served by the GET route (the server then writes the head alone) unless a route
+    // for HEAD itself exists; an exact method wins over the fallback at the same score.
+    bool exact = route.method == method;
+    bool head_fallback = method == bhttp::verb::head && route.method == bhttp::verb::get;
+    if (exact || head_fallback) {
+      bool better = !result.route || score > best_score ||
+                    (score == best_score && exact && result.route->method != method);
+      if (better) {
         result.route = &route;
         result.params = params;
         best_score = score;
       }
     }
     allowed.push_back(bhttp::to_string(route.method));
+    if (route.method == bhttp::verb::get) allowed.push_back(bhttp::to_string(bhttp::verb::head));
   }
   if (result.route) {
     result.kind = RouteMatch::Kind::found;

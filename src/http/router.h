@@ -12,6 +12,14 @@ namespace lms::http {
 
 struct RouteOptions {
   bool authenticated = true;
+  // A credential route (register, login, refresh, logout): rate limited per client address in
+  // the auth scope. Every other /api/* route, `GET /api/auth/me` included, counts against the
+  // caller's per-user API quota.
+  bool credentials = false;
+  // The least role allowed (admin > manager > agent), checked right after authentication and
+  // before the handler reads the body: a caller below it gets 403 whatever it sent. The
+  // service checks its rules again; this only fixes the order of the answers.
+  accounts::Role least_role = accounts::Role::agent;
 };
 
 struct Route {

@@ -20,8 +20,9 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 struct Server::Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  Connection(tcp::socket socket, ConnectionSlot slot) : stream(std::move(socket)), slot(std::move(slot)) {}
   beast::tcp_stream stream;
+  ConnectionSlot slot;  // taken at accept; moves to the new owner on upgrade
   beast::flat_buffer buffer;
   bool idle = true;  // touched only on the connection's own I/O thread
   ClientInfo client;
@@ -127,12 +128,14 @@ asio::awaitable<void> Server::accept_loop() {
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (limits_.max_connections > 0 && open_connections() + upgraded_connections() >= limits_.max_connections) {
+    // The slot is taken here, on the acceptor's thread, before the next accept: the count the
+    // cap reads is exact however the connection's own coroutine is scheduled.
+    if (limits_.max_connections > 0 && total_connections() >= limits_.max_connections) {
       asio::co_spawn(target, refuse_connection(std::move(socket)), asio::detached);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
+    auto conn = std::make_shared<Connection>(std::move(socket), ConnectionSlot(slots_));
     auto remote = conn->stream.socket().remote_endpoint(ec);
     if (!ec) conn->client.address = remote.address().to_string();
     {
@@ -155,17 +158,60 @@ asio::awaitable<void> Server::refuse_connection(tcp::socket socket) {
   stream.expires_after(std::chrono::seconds(2));
   error_code ec;
   co_await asio::async_write(stream, asio::buffer(kResponse), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  // Shut down our side, then wait (briefly) for the client's close: closing with its request
+  // unread would reset the connection, and a reset can discard the 503 before the client reads it.
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 4096> sink;
+  std::size_t discarded = 0;
+  while (!ec && discarded < (1u << 20))
+    discarded += co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
   stream.close();
 }
 
 namespace {
 
+// Bounds one read without closing the socket when time runs out. Beast's own expiry closes
+// the socket, which leaves no way to answer 408; this timer cancels the pending read
+// instead, and expired() tells the caller it was the timer. The handler runs on the
+// connection's own thread, as do the constructor and destructor, so `cancelled` needs no
+// lock, and it keeps the handler off the stream once the read is over.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, std::chrono::milliseconds after) : timer_(stream.get_executor()) {
+    stream.expires_never();
+    timer_.expires_after(after);
+    timer_.async_wait([&stream, state = state_](error_code ec) {
+      if (ec || state->cancelled) return;
+      state->expired = true;
+      error_code ignored;
+      stream.socket().cancel(ignored);
+    });
+  }
+  ~ReadDeadline() {
+    state_->cancelled = true;
+    timer_.cancel();
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool expired = false;
+    bool cancelled = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  asio::steady_timer timer_;
+};
+
 // Writes a response the server produced itself, then closes gently: the client may still be
 // sending (an oversized body), and closing with unread data would reset the connection
 // before it reads our answer.
-asio::awaitable<void> reject_and_close(beast::tcp_stream& stream, beast::flat_buffer& buffer, Response res) {
+asio::awaitable<void> reject_and_close(beast::tcp_stream& stream, beast::flat_buffer& buffer, Response res,
+                                       std::string_view request_id) {
   error_code ec;
+  res.set("X-Request-Id", request_id);
   res.keep_alive(false);
   res.prepare_payload();
   stream.expires_after(std::chrono::seconds(5));
@@ -195,21 +241,28 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
   }
   conn.idle = false;
 
+  // The answers the server gives itself carry a request id too, so a client's report of a
+  // 400/408/413/431 can be matched with the log line.
   auto reject = [&](int status, std::string_view code, std::string_view message) -> asio::awaitable<bool> {
     rejected = true;
-    if (on_reject_) on_reject_(status, code, conn.client);
-    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message));
+    std::string request_id = choose_request_id(parser.get()["X-Request-Id"]);
+    if (on_reject_) on_reject_(status, code, conn.client, request_id);
+    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message), request_id);
     co_return false;
   };
 
-  conn.stream.expires_after(limits_.header_timeout);
-  co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  bool header_late = false;
+  {
+    ReadDeadline deadline(conn.stream, limits_.header_timeout);
+    co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    header_late = deadline.expired();
+  }
+  if (header_late)
+    co_return co_await reject(408, "request_timeout", "request headers not received in time");
   if (ec == bhttp::error::header_limit)
     co_return co_await reject(431, "request_header_fields_too_large", "request headers are too large");
   if (ec == bhttp::error::body_limit)
     co_return co_await reject(413, "payload_too_large", "request body is too large");
-  if (ec == beast::error::timeout)
-    co_return co_await reject(408, "request_timeout", "request headers not received in time");
   if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
       ec == asio::error::connection_reset)
     co_return false;
@@ -230,12 +283,15 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
       co_await bhttp::async_write(conn.stream, cont, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return false;
     }
-    conn.stream.expires_after(limits_.body_timeout);
-    co_await bhttp::async_read(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    bool body_late = false;
+    {
+      ReadDeadline deadline(conn.stream, limits_.body_timeout);
+      co_await bhttp::async_read(conn.stream, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      body_late = deadline.expired();
+    }
+    if (body_late) co_return co_await reject(408, "request_timeout", "request body not received in time");
     if (ec == bhttp::error::body_limit)
       co_return co_await reject(413, "payload_too_large", "request body is too large");
-    if (ec == beast::error::timeout)
-      co_return co_await reject(408, "request_timeout", "request body not received in time");
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
       co_return false;
     if (ec) co_return co_await reject(400, "bad_request", "malformed HTTP request body");
@@ -246,12 +302,13 @@ asio::awaitable<bool> Server::read_request(Connection& conn, bhttp::request_pars
 asio::awaitable<bool> Server::read_upload(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
                                           const UploadTarget& target, std::optional<Request>& spooled,
                                           ClientInfo& info, bool& rejected) {
+  std::string request_id = choose_request_id(parser.get()["X-Request-Id"]);
   auto reject = [&](int status, std::string_view code, std::string_view message) -> asio::awaitable<bool> {
     rejected = true;
     std::error_code ignored;
     std::filesystem::remove(target.file, ignored);
-    if (on_reject_) on_reject_(status, code, conn.client);
-    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message));
+    if (on_reject_) on_reject_(status, code, conn.client, request_id);
+    co_await reject_and_close(conn.stream, conn.buffer, error_response(status, code, message), request_id);
     co_return false;
   };
   error_code ec;
@@ -270,11 +327,16 @@ asio::awaitable<bool> Server::read_upload(Connection& conn, bhttp::request_parse
   // An upload may take longer than a JSON body; the body timeout bounds each stretch without
   // progress instead of the whole transfer.
   while (!file_parser.is_done()) {
-    conn.stream.expires_after(limits_.body_timeout);
-    co_await bhttp::async_read_some(conn.stream, conn.buffer, file_parser, asio::redirect_error(asio::use_awaitable, ec));
+    bool stalled = false;
+    {
+      ReadDeadline deadline(conn.stream, limits_.body_timeout);
+      co_await bhttp::async_read_some(conn.stream, conn.buffer, file_parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+      stalled = deadline.expired();
+    }
+    if (stalled) co_return co_await reject(408, "request_timeout", "upload stalled");
     if (ec == bhttp::error::body_limit)
       co_return co_await reject(413, "payload_too_large", "the upload is larger than the limit");
-    if (ec == beast::error::timeout) co_return co_await reject(408, "request_timeout", "upload stalled");
     if (ec) {
       std::error_code ignored;
       std::filesystem::remove(target.file, ignored);
@@ -316,7 +378,7 @@ class SocketChunkWriter final : public ChunkWriter {
 }  // namespace
 
 asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, std::string_view head_lines,
-                                             const StreamBody& body) {
+                                             const StreamBody& body, bool head_only) {
   head.erase(bhttp::field::content_length);
   head.chunked(true);
   serialize_head(head, head_lines, conn.head);
@@ -324,6 +386,7 @@ asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, s
   conn.stream.expires_after(limits_.body_timeout);
   co_await asio::async_write(conn.stream, asio::buffer(conn.head), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
+  if (head_only) co_return true;
   SocketChunkWriter writer(conn.stream, limits_.body_timeout);
   try {
     co_await body(writer);
@@ -356,11 +419,12 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       if (!co_await read_request(*conn, parser, rejected, spooled, info)) break;
       Request& request = spooled ? *spooled : parser.get();
       if (upgrade_ && request.count(bhttp::field::upgrade)) {
-        ConnectionSlot slot(upgraded_connections_);  // released here unless the handler takes it
-        if (upgrade_(request, conn->stream, slot)) {
+        conn->slot.set_upgraded(true);
+        if (upgrade_(request, conn->stream, conn->slot)) {
           handed_off = true;
           break;
         }
+        conn->slot.set_upgraded(false);
       }
       Reply reply = co_await handler_(request, info);
       if (!info.body_file.empty()) {
@@ -370,15 +434,18 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
       Response& response = reply.response;
       bool keep_alive = request.keep_alive() && !draining_;
       response.keep_alive(keep_alive);
+      // HEAD is answered by the GET route (the router's fallback): the same head, no body.
+      bool head_only = request.method() == bhttp::verb::head;
       if (reply.stream) {
-        if (!co_await write_streamed(*conn, response, reply.head_lines, reply.stream) || !keep_alive) break;
+        if (!co_await write_streamed(*conn, response, reply.head_lines, reply.stream, head_only) || !keep_alive) break;
         continue;
       }
       response.prepare_payload();
       error_code ec;
       conn->stream.expires_after(limits_.body_timeout);
       serialize_head(response, reply.head_lines, conn->head);
-      std::array<asio::const_buffer, 2> pieces{asio::buffer(conn->head), asio::buffer(response.body())};
+      std::array<asio::const_buffer, 2> pieces{asio::buffer(conn->head),
+                                               head_only ? asio::const_buffer() : asio::buffer(response.body())};
       co_await asio::async_write(conn->stream, pieces, asio::redirect_error(asio::use_awaitable, ec));
       if (ec || !keep_alive) break;
     }

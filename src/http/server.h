@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/beast/core/tcp_stream.hpp>
@@ -61,23 +62,41 @@ struct UploadDecision {
 };
 using UploadPolicy = std::function<UploadDecision(const Request&)>;
 
-// Keeps a connection handed over on upgrade counted against --max-connections for as long as
-// its new owner holds this (a WebSocket keeps it until its socket closes). Safe to outlive the
-// Server: the counter is shared.
+// Counts one accepted connection against --max-connections from the moment it is accepted
+// until it is closed, whoever owns it then: the HTTP server, or the WebSocket it was handed
+// over to (the slot moves with the socket). One counter for both, so a connection being
+// handed over is never counted twice or not at all. Safe to outlive the Server: the counters
+// are shared.
 class ConnectionSlot {
  public:
+  struct Counters {
+    std::atomic<std::size_t> total{0};     // every open connection: the cap counts these
+    std::atomic<std::size_t> upgraded{0};  // those handed over on upgrade
+  };
   ConnectionSlot() = default;
-  explicit ConnectionSlot(std::shared_ptr<std::atomic<std::size_t>> counter) : counter_(std::move(counter)) {
-    if (counter_) counter_->fetch_add(1, std::memory_order_relaxed);
+  explicit ConnectionSlot(std::shared_ptr<Counters> counters) : counters_(std::move(counters)) {
+    if (counters_) counters_->total.fetch_add(1, std::memory_order_relaxed);
   }
-  ConnectionSlot(ConnectionSlot&&) noexcept = default;  // leaves the source empty
+  ConnectionSlot(ConnectionSlot&& other) noexcept
+      : counters_(std::move(other.counters_)), upgraded_(std::exchange(other.upgraded_, false)) {}
   ConnectionSlot& operator=(ConnectionSlot&&) = delete;
   ~ConnectionSlot() {
-    if (counter_) counter_->fetch_sub(1, std::memory_order_relaxed);
+    if (!counters_) return;
+    if (upgraded_) counters_->upgraded.fetch_sub(1, std::memory_order_relaxed);
+    counters_->total.fetch_sub(1, std::memory_order_relaxed);
   }
+  // The connection is (or is no longer) a WebSocket: for the http_upgraded_connections gauge.
+  void set_upgraded(bool upgraded) {
+    if (!counters_ || upgraded == upgraded_) return;
+    upgraded_ = upgraded;
+    if (upgraded) counters_->upgraded.fetch_add(1, std::memory_order_relaxed);
+    else counters_->upgraded.fetch_sub(1, std::memory_order_relaxed);
+  }
+  explicit operator bool() const { return counters_ != nullptr; }
 
  private:
-  std::shared_ptr<std::atomic<std::size_t>> counter_;
+  std::shared_ptr<Counters> counters_;
+  bool upgraded_ = false;
 };
 
 // Offered every request that asks for a protocol upgrade (WebSocket). Returns true when it
@@ -87,7 +106,8 @@ using UpgradeHandler = std::function<bool(Request&, beast::tcp_stream&, Connecti
 
 using RequestHandler = std::function<asio::awaitable<Reply>(Request&, const ClientInfo&)>;
 // Called for requests the server answers itself (oversized, malformed): status and reason.
-using RejectLogger = std::function<void(int status, std::string_view reason, const ClientInfo&)>;
+using RejectLogger =
+    std::function<void(int status, std::string_view reason, const ClientInfo&, std::string_view request_id)>;
 
 class Server {
  public:
@@ -105,7 +125,9 @@ class Server {
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   // HTTP connections (the drain waits for these), and connections handed over on upgrade.
   std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
-  std::size_t upgraded_connections() const { return upgraded_connections_->load(std::memory_order_relaxed); }
+  std::size_t upgraded_connections() const { return slots_->upgraded.load(std::memory_order_relaxed); }
+  // Every connection open, HTTP or handed over: what --max-connections caps.
+  std::size_t total_connections() const { return slots_->total.load(std::memory_order_relaxed); }
   // Connections refused at the cap (--max-connections) since start.
   std::size_t refused_connections() const { return refused_connections_.load(std::memory_order_relaxed); }
   // Prometheus series: http_connections, http_upgraded_connections, http_connections_refused_total.
@@ -117,7 +139,7 @@ class Server {
   asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket);
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
   asio::awaitable<bool> write_streamed(Connection& conn, Response& head, std::string_view head_lines,
-                                       const StreamBody& body);
+                                       const StreamBody& body, bool head_only);
   asio::awaitable<bool> read_request(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
                                      bool& rejected, std::optional<Request>& spooled, ClientInfo& info);
   asio::awaitable<bool> read_upload(Connection& conn, bhttp::request_parser<bhttp::string_body>& parser,
@@ -134,7 +156,7 @@ class Server {
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only
   std::atomic<std::size_t> open_connections_{0};
-  std::shared_ptr<std::atomic<std::size_t>> upgraded_connections_ = std::make_shared<std::atomic<std::size_t>>(0);
+  std::shared_ptr<ConnectionSlot::Counters> slots_ = std::make_shared<ConnectionSlot::Counters>();
   std::atomic<std::size_t> refused_connections_{0};
   std::mutex connections_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by connections_mutex_

@@ -1,5 +1,10 @@
 #include "http/types.h"
 
+#include <sodium.h>
+
+#include <cctype>
+#include <cstdint>
+
 #include "common/json.h"
 
 namespace lms::http {
@@ -100,6 +105,34 @@ std::optional<std::string> url_decode(std::string_view text) {
     }
   }
   return out;
+}
+
+std::string choose_request_id(std::string_view inbound) {
+  bool plain = !inbound.empty() && inbound.size() <= 64;
+  for (char c : inbound) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return std::string(inbound);
+  // Request ids need to be unique, not secret: a per-thread generator seeded once from the
+  // system avoids a getrandom() call per request.
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    while (seed == 0) randombytes_buf(&seed, sizeof seed);
+    return seed;
+  }();
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(24, '0');
+  for (int half = 0; half < 2; ++half) {
+    state ^= state << 13;  // xorshift64
+    state ^= state >> 7;
+    state ^= state << 17;
+    std::uint64_t v = state;
+    for (int i = 0; i < 12; ++i, v >>= 4) id[static_cast<std::size_t>(half * 12 + i)] = hex[v & 0xf];
+  }
+  return id;
 }
 
 }  // namespace lms::http

@@ -79,6 +79,9 @@ Response empty_response(bhttp::status status);
 Response error_response(const ApiError& error);
 Response error_response(int status, std::string_view code, std::string_view message);
 
+// The request id to use: the client's X-Request-Id when it is short and plain, else a new one.
+std::string choose_request_id(std::string_view inbound);
+
 // Decodes %XX and '+' in a query component; nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view text);
 

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "leads/leads_service.h"
+
 namespace lms::imports {
 
 namespace {
@@ -224,6 +226,7 @@ std::string custom_json(std::span<const std::string_view> record, const std::vec
   for (const auto& column : custom) {
     std::string_view value = cell(record, column.index);
     if (value.empty()) continue;
+    leads::check_custom_string(column.key, value);
     writer.Key(column.key.data(), static_cast<rapidjson::SizeType>(column.key.size()));
     writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
   }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/validate.h"
 #include "common/async.h"
 #include "common/errors.h"
 #include "common/ids.h"
@@ -186,10 +187,11 @@ class BatchParser {
       row.error = record.reason();
       return row;
     }
-    auto values = lead_values(record.fields, columns_);
     try {
+      auto values = lead_values(record.fields, columns_);  // throws 422 for a bad custom value
       auto f = leads::validate_new_lead(lead_input(values, job_.source), region_);
       row.lead = leads::new_lead(f, job_.organization_id, job_.created_by, now);
+      row.source_from_file = !values.source.empty();
       leads::Lead& lead = row.lead;
       if (values.custom_json != "{}") lead.custom_json = values.custom_json;
       if (job_.assign != "none" && job_.assign != "round_robin") lead.assigned_to = job_.assign;
@@ -445,8 +447,8 @@ store::Task<ImportJob> ImportService::submit(Principal caller, Upload upload) {
     auto user = co_await directory_.user(caller.organization_id, assign);
     if (!user || !user->active) throw ApiError::validation("assign", "not an active user of this organization");
   }
-  std::string source = upload.source.value_or("import");
-  if (source.empty() || source.size() > 200) throw ApiError::validation("source", "must be 1 to 200 characters");
+  // The same rule as a lead's own source: the job's source is what inserted leads get.
+  std::string source = validate::text(upload.source.value_or("import"), "source", 100);
   std::string mapping_json = upload.mapping.value_or("");
   auto mapping = parse_mapping_json(mapping_json.empty() ? "{}" : mapping_json);
   if (!mapping.error.empty()) throw ApiError::validation("mapping", mapping.error);

@@ -54,6 +54,7 @@ struct ImportRow {
   std::optional<std::string> error;  // invalid: why
   bool earlier_duplicate = false;    // dry runs: the phone or email appeared in an earlier row
   leads::Lead lead;                  // valid: the lead to insert
+  bool source_from_file = false;     // lead.source came from the row's own cell, not the job's default
 };
 
 struct ImportBatch {

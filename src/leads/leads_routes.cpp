@@ -15,23 +15,26 @@ using http::bhttp::verb;
 
 namespace {
 
-Field<std::string> string_field(const rapidjson::Value& body, const char* name) {
+// `reported` names the field in a 422 when it is not `name` itself (`set.status` in a bulk body).
+Field<std::string> string_field(const rapidjson::Value& body, const char* name, const char* reported = nullptr) {
   auto it = body.FindMember(name);
   if (it == body.MemberEnd()) return std::nullopt;
   if (it->value.IsNull()) return std::optional<std::string>{};
-  if (!it->value.IsString()) throw ApiError::validation(name, "must be a string or null");
+  if (!it->value.IsString()) throw ApiError::validation(reported ? reported : name, "must be a string or null");
   return std::optional<std::string>{std::string(it->value.GetString(), it->value.GetStringLength())};
 }
 
-std::optional<std::vector<std::string>> tags_field(const rapidjson::Value& body, const char* name) {
+std::optional<std::vector<std::string>> tags_field(const rapidjson::Value& body, const char* name,
+                                                   const char* reported = nullptr) {
   auto it = body.FindMember(name);
   if (it == body.MemberEnd()) return std::nullopt;
+  const char* field = reported ? reported : name;
   std::vector<std::string> tags;
   if (it->value.IsNull()) return tags;
-  if (!it->value.IsArray()) throw ApiError::validation(name, "must be an array of strings");
-  if (it->value.Size() > 100) throw ApiError::validation(name, "too many tags");
+  if (!it->value.IsArray()) throw ApiError::validation(field, "must be an array of strings");
+  if (it->value.Size() > 100) throw ApiError::validation(field, "too many tags");
   for (auto& v : it->value.GetArray()) {
-    if (!v.IsString()) throw ApiError::validation(name, "must be an array of strings");
+    if (!v.IsString()) throw ApiError::validation(field, "must be an array of strings");
     tags.emplace_back(v.GetString(), v.GetStringLength());
   }
   return tags;
@@ -51,7 +54,9 @@ std::optional<std::string> custom_field(const rapidjson::Value& body) {
       if (m.name.GetStringLength() == 0 || m.name.GetStringLength() > 100)
         throw ApiError::validation("custom", "keys must be 1 to 100 characters");
       const auto& v = m.value;
-      if (v.IsString() && v.GetStringLength() > 2000) throw ApiError::validation("custom", "values must be at most 2000 characters");
+      if (!validate::is_free_text({m.name.GetString(), m.name.GetStringLength()}))
+        throw ApiError::validation("custom", "keys must not contain control characters");
+      if (v.IsString()) check_custom_string({m.name.GetString(), m.name.GetStringLength()}, {v.GetString(), v.GetStringLength()});
       if (!v.IsString() && !v.IsNumber() && !v.IsBool())
         throw ApiError::validation("custom", "values must be strings, numbers or booleans");
       w.Key(m.name.GetString(), m.name.GetStringLength());
@@ -95,8 +100,9 @@ std::optional<std::int64_t> if_match(const http::RequestContext& ctx) {
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
   std::int64_t version = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-  if (ec != std::errc() || end != v.data() + v.size())
-    throw ApiError(412, "precondition_failed", "If-Match must be a lead version such as \"3\"");
+  // A malformed header is the client's mistake (400); a well-formed stale one is 412 (service).
+  if (ec != std::errc() || end != v.data() + v.size() || version < 1)
+    throw ApiError::bad_request("If-Match: must be a lead version such as \"3\"");
   return version;
 }
 
@@ -109,6 +115,8 @@ http::Response lead_response(status code, const Lead& lead) {
 }  // namespace
 
 void add_lead_routes(http::Router& router, LeadsService& leads) {
+  const http::RouteOptions managers{.least_role = accounts::Role::manager};
+
   router.add(verb::post, "/api/leads", [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto body = ctx.json_body();
     auto lead = co_await leads.create(ctx.caller(), lead_input(body));
@@ -165,16 +173,18 @@ void add_lead_routes(http::Router& router, LeadsService& leads) {
     }
     auto set = body.FindMember("set");
     if (set == body.MemberEnd() || !set->value.IsObject()) throw ApiError::validation("set", "must be an object");
-    auto status_field = string_field(set->value, "status");
-    if (status_field) {
-      if (!*status_field) throw ApiError::validation("set.status", "must not be null");
-      request.status = **status_field;
-    }
-    request.assigned_to = string_field(set->value, "assignedTo");
-    request.tags = tags_field(set->value, "tags");
+    validate::all(
+        [&] {
+          auto status_field = string_field(set->value, "status", "set.status");
+          if (!status_field) return;
+          if (!*status_field) throw ApiError::validation("set.status", "must not be null");
+          request.status = **status_field;
+        },
+        [&] { request.assigned_to = string_field(set->value, "assignedTo", "set.assignedTo"); },
+        [&] { request.tags = tags_field(set->value, "tags", "set.tags"); });
     auto updated = co_await leads.bulk_update(ctx.caller(), std::move(request));
     co_return http::json_response(status::ok, "{\"updated\":" + std::to_string(updated) + "}");
-  });
+  }, managers);
 
   router.add(verb::get, "/api/leads/:id", [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     auto lead = co_await leads.get(ctx.caller(), ctx.param("id"));
@@ -195,13 +205,17 @@ void add_lead_routes(http::Router& router, LeadsService& leads) {
 
   router.add(verb::get, "/api/leads/:id/activities",
              [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
-               auto items = co_await leads.activities(ctx.caller(), ctx.param("id"));
+               // A named local, not a temporary inside co_await (GCC 12 destroys those twice).
+               ActivitiesRequest request{ctx.query_param("limit"), ctx.query_param("cursor")};
+               auto page = co_await leads.activities(ctx.caller(), ctx.param("id"), std::move(request));
                co_return http::json_response(status::ok, json::build([&](json::Writer& w) {
                                                w.StartObject();
                                                json::key(w, "items");
                                                w.StartArray();
-                                               for (const auto& a : items) write_activity(w, a);
+                                               for (const auto& a : page.items) write_activity(w, a);
                                                w.EndArray();
+                                               json::key(w, "nextCursor");
+                                               page.next_cursor ? json::string(w, *page.next_cursor) : (void)w.Null();
                                                w.EndObject();
                                              }));
              });

@@ -29,7 +29,7 @@ std::optional<std::string> optional_text(const std::optional<std::string>& raw, 
   if (!raw) return std::nullopt;
   auto t = trim(*raw);
   if (t.empty()) return std::nullopt;
-  return validate::name(t, field, max);
+  return validate::text(t, field, max);
 }
 
 bool is_manager(const Principal& p) { return p.role == Role::admin || p.role == Role::manager; }
@@ -93,19 +93,27 @@ bool same_content(const Lead& a, const Lead& b) {
 
 }  // namespace
 
-std::vector<std::string> normalize_tags(const std::vector<std::string>& tags) {
+std::vector<std::string> normalize_tags(const std::vector<std::string>& tags, const std::string& field) {
   std::vector<std::string> out;
   std::unordered_set<std::string> seen;
   for (const auto& raw : tags) {
     auto t = trim(raw);
     if (t.empty()) continue;
-    if (validate::utf8_length(t) > 50) throw ApiError::validation("tags", "each tag must be at most 50 characters");
+    if (validate::utf8_length(t) > 50) throw ApiError::validation(field, "each tag must be at most 50 characters");
     for (unsigned char c : t)
-      if (c < 0x20 || c == 0x7f) throw ApiError::validation("tags", "tags must not contain control characters");
+      if (c < 0x20 || c == 0x7f) throw ApiError::validation(field, "tags must not contain control characters");
     if (seen.insert(std::string(t)).second) out.emplace_back(t);
   }
-  if (out.size() > 20) throw ApiError::validation("tags", "at most 20 tags");
+  if (out.size() > 20) throw ApiError::validation(field, "at most 20 tags");
   return out;
+}
+
+void check_custom_string(std::string_view key, std::string_view value) {
+  if (validate::utf8_length(value) > 2000)
+    throw ApiError::validation("custom." + std::string(key), "values must be at most 2000 characters");
+  if (!validate::is_free_text(value))
+    throw ApiError::validation("custom." + std::string(key),
+                               "must not contain control characters other than tab and newline");
 }
 
 NormalizedFields normalize(const LeadInput& in, std::string_view region) {
@@ -123,7 +131,7 @@ NormalizedFields normalize(const LeadInput& in, std::string_view region) {
       [&] {
         if (!in.name) return;
         if (!*in.name) throw ApiError::validation("name", "is required");
-        f.name = validate::name(**in.name, "name", 200);
+        f.name = validate::text(**in.name, "name", 200);
       },
       [&] { if (in.company) f.company = optional_text(*in.company, "company", 200); },
       [&] { if (in.source) f.source = optional_text(*in.source, "source", 100); },
@@ -171,10 +179,12 @@ store::Task<std::string> LeadsService::region_of(const std::string& org_id) {
   co_return org ? org->default_country : std::string("US");
 }
 
-store::Task<void> LeadsService::check_assignee(const Principal& caller, const std::optional<std::string>& user_id) {
+store::Task<void> LeadsService::check_assignee(const Principal& caller, const std::optional<std::string>& user_id,
+                                               const char* field) {
   if (!user_id) co_return;
   auto user = co_await directory_.user(caller.organization_id, *user_id);
-  if (!user) throw ApiError::validation("assignedTo", "no such user in this organization");
+  if (!user) throw ApiError::validation(field, "no such user in this organization");
+  if (!user->active) throw ApiError::validation(field, "the user is deactivated");
 }
 
 Lead new_lead(const NormalizedFields& f, const std::string& organization_id, const std::string& created_by, Millis now) {
@@ -313,11 +323,11 @@ store::Task<std::int64_t> LeadsService::bulk_update(Principal caller, BulkReques
   if (request.status && !is_status(*request.status))
     throw ApiError::validation("set.status", "must be one of new, contacted, qualified, converted, lost");
   std::optional<std::vector<std::string>> tags;
-  if (request.tags) tags = normalize_tags(*request.tags);
+  if (request.tags) tags = normalize_tags(*request.tags, "set.tags");
   std::optional<std::string> assignee;
   if (request.assigned_to) {
     assignee = *request.assigned_to;
-    co_await check_assignee(caller, assignee);
+    co_await check_assignee(caller, assignee, "set.assignedTo");
   }
   Millis now = now_ms();
   std::unordered_map<std::string, std::optional<std::string>> previous_assignees;
@@ -337,16 +347,46 @@ store::Task<std::int64_t> LeadsService::bulk_update(Principal caller, BulkReques
   co_return static_cast<std::int64_t>(changed.size());
 }
 
-store::Task<std::vector<Activity>> LeadsService::activities(Principal caller, std::string id) {
+namespace {
+
+int page_limit(const std::optional<std::string>& raw) {
+  if (!raw) return 50;
+  int limit = 0;
+  auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), limit);
+  if (ec != std::errc() || end != raw->data() + raw->size() || limit < 1 || limit > 200)
+    throw ApiError::bad_request("limit: an integer from 1 to 200");
+  return limit;
+}
+
+// An activity cursor is a lead cursor's Position bound to its lead: the text names the lead,
+// so a cursor of one lead's timeline (or of the lead list) is refused on another.
+std::string activity_cursor_text(const std::string& lead_id) { return "activities:" + lead_id; }
+
+}  // namespace
+
+store::Task<ActivitiesResult> LeadsService::activities(Principal caller, std::string id, ActivitiesRequest request) {
+  int limit = page_limit(request.limit);
+  std::optional<std::int64_t> before;
+  if (request.cursor) {
+    auto position = cursors_.decode(*request.cursor, caller.organization_id);
+    if (!position || position->text != activity_cursor_text(id))
+      throw ApiError::bad_request("cursor: not a cursor of this lead's activities");
+    before = position->seq;
+  }
   co_await get(caller, id);
-  auto items = co_await store_.list_activities(caller.organization_id, id, 500);
-  co_return items;
+  auto page = co_await store_.list_activities(caller.organization_id, id, limit, before);
+  ActivitiesResult result{std::move(page.items), std::nullopt};
+  if (page.next_before) {
+    Position next;
+    next.seq = *page.next_before;
+    next.text = activity_cursor_text(id);
+    result.next_cursor = cursors_.encode(next, caller.organization_id);
+  }
+  co_return result;
 }
 
 store::Task<Activity> LeadsService::add_note(Principal caller, std::string id, std::string body) {
-  auto text = trim(body);
-  if (text.empty()) throw ApiError::validation("body", "must not be empty");
-  if (validate::utf8_length(text) > 10000) throw ApiError::validation("body", "must be at most 10000 characters");
+  std::string text = validate::text(body, "body", 10000);
   co_await get(caller, id);
   Activity note = make_activity(id, "note", caller.user_id, json::build([&](json::Writer& w) {
                                   w.StartObject();
@@ -402,13 +442,7 @@ LeadQuery LeadsService::parse_query(const Principal& caller, const ListRequest& 
     q.sort = *sort;
   }
   if (!paged) return q;
-  if (r.limit) {
-    int limit = 0;
-    auto [end, ec] = std::from_chars(r.limit->data(), r.limit->data() + r.limit->size(), limit);
-    if (ec != std::errc() || end != r.limit->data() + r.limit->size() || limit < 1 || limit > 200)
-      throw ApiError::bad_request("limit: an integer from 1 to 200");
-    q.limit = limit;
-  }
+  if (r.limit) q.limit = page_limit(r.limit);
   if (r.cursor) {
     auto position = cursors_.decode(*r.cursor, caller.organization_id);
     if (!position) throw ApiError::bad_request("cursor: not a cursor this server issued");

@@ -33,6 +33,15 @@ struct ListRequest {
   std::optional<std::string> status, assigned_to, source, tag, q, created_from, created_to, sort, limit, cursor;
 };
 
+// A page of a lead's timeline as the client asked for it (limit 1..200, default 50).
+struct ActivitiesRequest {
+  std::optional<std::string> limit, cursor;
+};
+struct ActivitiesResult {
+  std::vector<Activity> items;
+  std::optional<std::string> next_cursor;
+};
+
 struct ListResult {
   std::vector<Lead> items;
   std::optional<std::string> next_cursor;
@@ -60,7 +69,11 @@ NormalizedFields validate_new_lead(const LeadInput& input, std::string_view regi
 // A version-1 lead from validated fields, created at `now` (a new id of that time); callers
 // add custom fields and the assignee.
 Lead new_lead(const NormalizedFields& f, const std::string& organization_id, const std::string& created_by, Millis now);
-std::vector<std::string> normalize_tags(const std::vector<std::string>& tags);
+// Trimmed, de-duplicated tags; a 422 names `field` (`tags`, or `set.tags` in a bulk update).
+std::vector<std::string> normalize_tags(const std::vector<std::string>& tags, const std::string& field = "tags");
+// A string value of `custom` (API bodies and imported columns alike): free text of at most
+// 2000 characters, kept as sent. Throws 422 naming `custom.<key>`.
+void check_custom_string(std::string_view key, std::string_view value);
 
 class LeadsService {
  public:
@@ -74,7 +87,7 @@ class LeadsService {
                            std::optional<std::int64_t> if_match);
   store::Task<void> remove(accounts::Principal caller, std::string id);
   store::Task<std::int64_t> bulk_update(accounts::Principal caller, BulkRequest request);
-  store::Task<std::vector<Activity>> activities(accounts::Principal caller, std::string id);
+  store::Task<ActivitiesResult> activities(accounts::Principal caller, std::string id, ActivitiesRequest request);
   store::Task<Activity> add_note(accounts::Principal caller, std::string id, std::string body);
   store::Task<ListResult> list(accounts::Principal caller, ListRequest request);
   store::Task<std::int64_t> count(accounts::Principal caller, ListRequest request);
@@ -84,7 +97,9 @@ class LeadsService {
 
  private:
   LeadQuery parse_query(const accounts::Principal& caller, const ListRequest& request, bool paged) const;
-  store::Task<void> check_assignee(const accounts::Principal& caller, const std::optional<std::string>& user_id);
+  // 422 naming `field` unless `user_id` is an active user of the caller's organization.
+  store::Task<void> check_assignee(const accounts::Principal& caller, const std::optional<std::string>& user_id,
+                                   const char* field = "assignedTo");
   store::Task<std::string> region_of(const std::string& org_id);
   // `lead:assigned` when the assignee changed (`previous` differs), else `kind`.
   void announce(realtime::EventKind kind, const Lead& lead, const std::optional<std::string>& previous = {});

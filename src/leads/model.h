@@ -94,6 +94,13 @@ struct LeadPage {
   std::optional<Position> next;  // absent on the last page
 };
 
+// One page of a lead's timeline, newest first; `next_before` is the store's key of the last
+// activity on the page when more follow.
+struct ActivityPage {
+  std::vector<Activity> items;
+  std::optional<std::int64_t> next_before;
+};
+
 // Changes applied to many leads at once by POST /api/leads/bulk.
 struct BulkChange {
   std::optional<std::string> status;

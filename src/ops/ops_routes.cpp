@@ -35,6 +35,8 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
     co_return http::json_response(status::ok, R"({"status":"ok"})");
   }, anyone);
 
+  // One shape whatever the answer: `checks` names every dependency (the database, and the
+  // server itself while it drains) with its `status`; a 503 says which one failed.
   router.add(verb::get, "/readyz", [&store, is_draining](http::RequestContext&) -> asio::awaitable<http::Response> {
     bool database = false;
     try {
@@ -52,7 +54,15 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
                                     w.Bool(draining);
                                     json::key(w, "checks");
                                     w.StartObject();
-                                    json::field(w, store.engine(), database ? "ok" : "failing");
+                                    json::key(w, "database");
+                                    w.StartObject();
+                                    json::field(w, "status", database ? "ok" : "failing");
+                                    json::field(w, "engine", store.engine());
+                                    w.EndObject();
+                                    json::key(w, "server");
+                                    w.StartObject();
+                                    json::field(w, "status", draining ? "draining" : "ok");
+                                    w.EndObject();
                                     w.EndObject();
                                     w.EndObject();
                                   }));

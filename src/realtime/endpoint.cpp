@@ -192,6 +192,10 @@ void Endpoint::write_metrics(std::string& out) const {
 }
 
 asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
+  // HEAD reaches here through the router's GET fallback: it must neither open a session nor
+  // wait as a long poll.
+  if (ctx.request.method() == http::bhttp::verb::head)
+    co_return eio_error(status::bad_request, 2, "Bad handshake method");
   if (ctx.query_param("EIO") != "4") co_return eio_error(status::bad_request, 5, "Unsupported protocol version");
   if (ctx.query_param("transport") != "polling") co_return eio_error(status::bad_request, 0, "Transport unknown");
   auto executor = co_await asio::this_coro::executor;

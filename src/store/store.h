@@ -31,6 +31,14 @@ struct RefreshTokenRow {
   Millis expires_at = 0;
 };
 
+// A session (one refresh-token family) whose access tokens no longer work, recorded until
+// the last of them would have expired anyway.
+struct RevokedSession {
+  std::int64_t seq = 0;  // order of recording, for readers that poll
+  std::string session_id;
+  Millis expires_at = 0;
+};
+
 enum class RotateOutcome { rotated, unknown, reused, expired };
 
 struct RotateResult {
@@ -63,8 +71,13 @@ class AccountStore {
   // Atomically spends `old_hash` and stores `replacement` in the same family. A token that was
   // already spent or revoked is reuse: its whole family is revoked.
   virtual Task<RotateResult> rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) = 0;
-  // Revokes the family of `token_hash` if it belongs to `user_id`.
-  virtual Task<void> revoke_refresh_family(std::string token_hash, std::string user_id) = 0;
+  // Revokes the family of `token_hash` if it belongs to `user_id`; returns the family's id then.
+  virtual Task<std::optional<std::string>> revoke_refresh_family(std::string token_hash, std::string user_id) = 0;
+  // Records that the access tokens of session `session_id` are revoked (until `expires_at`),
+  // for every instance that shares the database; drops records already past their expiry.
+  virtual Task<void> revoke_session(std::string session_id, Millis expires_at) = 0;
+  // Revocations recorded after `after_seq` and not yet expired at `now`, oldest first.
+  virtual Task<std::vector<RevokedSession>> revoked_sessions(std::int64_t after_seq, Millis now) = 0;
 };
 
 enum class WriteOutcome { ok, not_found, duplicate };
@@ -127,8 +140,10 @@ class LeadStore {
   // activity of `activity_type` with `activity_data`. Returns how many were inserted.
   virtual Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads,
                                           std::string activity_type, std::string activity_data) = 0;
-  virtual Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id,
-                                                             int limit) = 0;
+  // A page of the lead's activities, newest first, older than `before` (a key from an earlier
+  // page's next_before) when given.
+  virtual Task<leads::ActivityPage> list_activities(std::string org_id, std::string lead_id, int limit,
+                                                    std::optional<std::int64_t> before) = 0;
 };
 
 // Durable CSV import jobs. A batch commits its rows (leads, activities, error rows) together

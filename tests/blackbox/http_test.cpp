@@ -22,7 +22,9 @@ TEST(HttpTest, HealthAndReadiness) {
   EXPECT_EQ(health.body, R"({"status":"ok"})");
   auto ready = c.get("/readyz");
   EXPECT_EQ(ready.status, 200);
-  EXPECT_EQ(ready.str("/checks/sqlite"), "ok");
+  EXPECT_EQ(ready.str("/checks/database/status"), "ok");
+  EXPECT_EQ(ready.str("/checks/database/engine"), "sqlite");
+  EXPECT_EQ(ready.str("/checks/server/status"), "ok");
 }
 
 TEST(HttpTest, RequestIdIsEchoedOrGenerated) {
@@ -53,7 +55,7 @@ TEST(HttpTest, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(wrong.str("/error/code"), "method_not_allowed");
   auto users = c.request("PUT", "/api/users", "{}");
   EXPECT_EQ(users.status, 405);
-  EXPECT_EQ(users.header("Allow"), "GET, POST");
+  EXPECT_EQ(users.header("Allow"), "GET, HEAD, POST");
   // Authentication is checked only on routes that exist.
   EXPECT_EQ(c.get("/api/users").status, 401);
 }

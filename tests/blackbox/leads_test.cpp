@@ -968,7 +968,7 @@ TEST_F(LeadsTest, BulkLimitsAndValidation) {
   const std::string one = json_array({mine[0].id});
   auto foreign = api().bulk(*admin_, R"({"ids":)" + one + R"(,"set":{"assignedTo":)" + js(globex_agent_->user_id) + "}}");
   EXPECT_EQ(foreign.status, 422) << foreign.body;
-  EXPECT_EQ(foreign.str("/error/details/0/field"), "assignedTo");
+  EXPECT_EQ(foreign.str("/error/details/0/field"), "set.assignedTo");
   EXPECT_EQ(api().get(*admin_, mine[0].id).str("/assignedTo"), "null");
   for (const std::string& bad : std::vector<std::string>{R"({"ids":)" + one + R"(,"set":{"status":"won"}})", R"({"ids":[],"set":{"status":"lost"}})",
                           R"({"set":{"status":"lost"}})", R"({"ids":"x","set":{"status":"lost"}})",

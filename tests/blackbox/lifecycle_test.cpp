@@ -112,6 +112,9 @@ TEST(LifecycleTest, DrainDelayKeepsServingWhileReadinessSays503) {
   auto ready = c.get("/readyz");
   EXPECT_EQ(ready.status, 503);
   EXPECT_EQ(ready.str("/draining"), "true");
+  EXPECT_EQ(ready.str("/status"), "unavailable");
+  EXPECT_EQ(ready.str("/checks/server/status"), "draining");
+  EXPECT_EQ(ready.str("/checks/database/status"), "ok");
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
   // After the delay the server drains as usual and exits cleanly, with no second signal.
   auto deadline = std::chrono::steady_clock::now() + 10s;

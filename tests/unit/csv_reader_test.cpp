@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include "common/errors.h"
 #include "imports/csv_reader.h"
 #include "imports/header_mapping.h"
 
@@ -677,7 +678,11 @@ TEST(CsvReader, HostileInputsDoNotBreakIt) {
         auto mapping = map_headers(reader.header_names());
         for (const auto& r : rows) {
           std::vector<std::string_view> fields(r.fields.begin(), r.fields.end());
-          (void)lead_values(fields, mapping.columns);
+          try {
+            (void)lead_values(fields, mapping.columns);
+          } catch (const ApiError&) {
+            // a control character in a custom cell: an invalid row, not a crash
+          }
         }
         EXPECT_EQ(header->row, 1u);
       }

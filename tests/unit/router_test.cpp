@@ -144,7 +144,7 @@ TEST(Router, WrongMethodIs405WithSortedAllow) {
   auto m = r.match(verb::delete_, "/api/users");
   EXPECT_EQ(m.kind, Kind::method_not_allowed);
   EXPECT_EQ(m.route, nullptr);
-  EXPECT_EQ(m.allow, "GET, POST");
+  EXPECT_EQ(m.allow, "GET, HEAD, POST");  // HEAD is served wherever GET is
   // The matching methods still work.
   EXPECT_EQ(r.match(verb::post, "/api/users").kind, Kind::found);
   EXPECT_EQ(r.match(verb::get, "/api/users").kind, Kind::found);
@@ -158,10 +158,32 @@ TEST(Router, Allow405CombinesLiteralAndParamRoutesWithoutDuplicates) {
   r.add(verb::delete_, "/api/leads/:id", Handler{});
   auto m = r.match(verb::post, "/api/leads/count");
   EXPECT_EQ(m.kind, Kind::method_not_allowed);
-  EXPECT_EQ(m.allow, "DELETE, GET, PATCH");
+  EXPECT_EQ(m.allow, "DELETE, GET, HEAD, PATCH");
   m = r.match(verb::put, "/api/leads/7");
   EXPECT_EQ(m.kind, Kind::method_not_allowed);
-  EXPECT_EQ(m.allow, "DELETE, GET, PATCH");
+  EXPECT_EQ(m.allow, "DELETE, GET, HEAD, PATCH");
+}
+
+TEST(Router, HeadFallsBackToGetUnlessAHeadRouteExists) {
+  Router r;
+  r.add(verb::get, "/api/leads/:id", Handler{});
+  r.add(verb::get, "/api/leads/count", Handler{});
+  r.add(verb::post, "/api/leads", Handler{});
+  r.add(verb::get, "/socket.io", Handler{});
+  r.add(verb::head, "/socket.io", Handler{});
+  auto m = r.match(verb::head, "/api/leads/count");
+  ASSERT_EQ(m.kind, Kind::found);
+  EXPECT_EQ(m.route->pattern, "/api/leads/count");  // the literal route still wins
+  EXPECT_EQ(m.route->method, verb::get);
+  m = r.match(verb::head, "/api/leads/7");
+  ASSERT_EQ(m.kind, Kind::found);
+  EXPECT_EQ(m.route->pattern, "/api/leads/:id");
+  m = r.match(verb::head, "/socket.io");
+  ASSERT_EQ(m.kind, Kind::found);
+  EXPECT_EQ(m.route->method, verb::head);  // its own HEAD route, not the GET one
+  m = r.match(verb::head, "/api/leads");
+  EXPECT_EQ(m.kind, Kind::method_not_allowed);  // no GET there: no HEAD either
+  EXPECT_EQ(m.allow, "POST");
 }
 
 TEST(Router, DuplicateRouteThrows) {

@@ -142,3 +142,40 @@ TEST(All, CollectsEveryFailingField) {
 
 }  // namespace
 }  // namespace lms::validate
+
+namespace lms::validate {
+namespace {
+
+TEST(FreeText, KeepsLineBreaksAndTabsInside) {
+  EXPECT_EQ(text("  Acme, Inc.\nSecond line \t", "company", 200), "Acme, Inc.\nSecond line");
+  EXPECT_EQ(text("a\tb\r\nc", "company", 200), "a\tb\r\nc");
+  EXPECT_TRUE(is_free_text("tab\tnew\nline\r"));
+}
+
+TEST(FreeText, RefusesOtherControlCharactersNamingTheField) {
+  for (std::string bad : {std::string("a\0b", 3), std::string("esc\x1b[0m"), std::string("bell\x07"),
+                          std::string("del\x7f"), std::string("vt\x0b"), std::string("ff\x0c")}) {
+    EXPECT_FALSE(is_free_text(bad)) << bad;
+    try {
+      text(bad, "company", 200);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status(), 422);
+      ASSERT_EQ(e.details().size(), 1u);
+      EXPECT_EQ(e.details()[0].field, "company");
+    }
+  }
+}
+
+TEST(FreeText, EmptyAndTooLongAreRefused) {
+  EXPECT_THROW(text(" \n\t ", "name", 200), ApiError);
+  EXPECT_THROW(text(std::string(201, 'x'), "name", 200), ApiError);
+  EXPECT_EQ(text(std::string(200, 'x'), "name", 200).size(), 200u);
+  // Characters, not bytes: 200 two-byte letters fit.
+  std::string umlauts;
+  for (int i = 0; i < 200; ++i) umlauts += "\xc3\xa4";
+  EXPECT_EQ(text(umlauts, "name", 200), umlauts);
+}
+
+}  // namespace
+}  // namespace lms::validate

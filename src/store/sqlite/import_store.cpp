@@ -64,8 +64,10 @@ std::vector<ImportJob> read_jobs(Statement& s) {
 }
 
 // The fields a dedupe=update row may fill: those empty on the existing lead and present in
-// the row. Never overwrites a value.
-std::vector<std::string> fill_empty_fields(Lead& existing, const Lead& row) {
+// the row's own cells. Never overwrites a value. The job's `source` parameter is for the leads
+// it inserts: a row without a source cell fills no source.
+std::vector<std::string> fill_empty_fields(Lead& existing, const imports::ImportRow& imported) {
+  const Lead& row = imported.lead;
   std::vector<std::string> filled;
   auto fill = [&](std::optional<std::string>& into, const std::optional<std::string>& from, const char* name) {
     if (!into && from) {
@@ -76,7 +78,7 @@ std::vector<std::string> fill_empty_fields(Lead& existing, const Lead& row) {
   fill(existing.phone, row.phone, "phone");
   fill(existing.email, row.email, "email");
   fill(existing.company, row.company, "company");
-  fill(existing.source, row.source, "source");
+  if (imported.source_from_file) fill(existing.source, row.source, "source");
   if (existing.tags.empty() && !row.tags.empty()) {
     existing.tags = row.tags;
     filled.emplace_back("tags");
@@ -249,7 +251,7 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
       auto current = leads_.select_lead(c, *org, b.organization_id, existing->id);
       if (current) {
         Lead next = current->lead;
-        auto filled = fill_empty_fields(next, row.lead);
+        auto filled = fill_empty_fields(next, row);
         bool stored = !filled.empty();
         if (stored && !b.dry_run) {
           next.version = current->lead.version + 1;

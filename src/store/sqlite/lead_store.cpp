@@ -870,18 +870,30 @@ Task<std::int64_t> SqliteLeadStore::insert_leads(std::string org_id, std::vector
   });
 }
 
-Task<std::vector<Activity>> SqliteLeadStore::list_activities(std::string org_id, std::string lead_id, int limit) {
+Task<leads::ActivityPage> SqliteLeadStore::list_activities(std::string org_id, std::string lead_id, int limit,
+                                                           std::optional<std::int64_t> before) {
   co_return co_await engine_.read([&](Connection& c) {
-    std::vector<Activity> items;
+    leads::ActivityPage page;
     auto org = org_key(c, org_id);
-    if (!org) return items;
+    if (!org) return page;
+    // One row past the page tells whether another page follows.
     auto s = c.prepare(
-        "SELECT id, lead_id, type, actor_id, data, created_at FROM activities WHERE lead_id = ? AND org = ? "
-        "ORDER BY seq DESC LIMIT ?");
-    s.bind(1, lead_id).bind(2, *org).bind(3, static_cast<std::int64_t>(limit));
-    while (s.step())
-      items.push_back(Activity{s.text(0), s.text(1), s.text(2), s.optional_text(3), s.text(4), s.integer(5)});
-    return items;
+        "SELECT id, lead_id, type, actor_id, data, created_at, seq FROM activities WHERE lead_id = ? AND org = ? "
+        "AND seq < ? ORDER BY seq DESC LIMIT ?");
+    s.bind(1, lead_id)
+        .bind(2, *org)
+        .bind(3, before.value_or(std::numeric_limits<std::int64_t>::max()))
+        .bind(4, static_cast<std::int64_t>(limit) + 1);
+    std::int64_t last_seq = 0;
+    while (s.step()) {
+      if (page.items.size() == static_cast<std::size_t>(limit)) {
+        page.next_before = last_seq;
+        break;
+      }
+      page.items.push_back(Activity{s.text(0), s.text(1), s.text(2), s.optional_text(3), s.text(4), s.integer(5)});
+      last_seq = s.integer(6);
+    }
+    return page;
   });
 }
 

@@ -34,7 +34,8 @@ class SqliteLeadStore final : public LeadStore {
   Task<void> insert_activity(std::string org_id, leads::Activity activity) override;
   Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads, std::string activity_type,
                                   std::string activity_data) override;
-  Task<std::vector<leads::Activity>> list_activities(std::string org_id, std::string lead_id, int limit) override;
+  Task<leads::ActivityPage> list_activities(std::string org_id, std::string lead_id, int limit,
+                                            std::optional<std::int64_t> before) override;
 
   // One page on the calling (reader) thread.
   leads::LeadPage read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query);

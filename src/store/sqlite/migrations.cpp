@@ -170,6 +170,15 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (job, lead)
       ) WITHOUT ROWID;
     )sql"},
+    {5, R"sql(
+      -- Sessions whose access tokens were revoked at logout (or on refresh-token reuse). Every
+      -- instance reads the rows past the last seq it saw; a row is dropped once expired.
+      CREATE TABLE revoked_sessions (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL UNIQUE,
+        expires_at INTEGER NOT NULL
+      );
+    )sql"},
 };
 
 }  // namespace

@@ -492,15 +492,44 @@ Task<RotateResult> SqliteStore::rotate_refresh_token(std::string old_hash, Refre
   });
 }
 
-Task<void> SqliteStore::revoke_refresh_family(std::string token_hash, std::string user_id) {
-  co_await write([&](Connection& c) {
-    c.prepare(
-         "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE family_id = "
-         "(SELECT family_id FROM refresh_tokens WHERE token_hash = ? AND user_id = ?)")
+Task<std::optional<std::string>> SqliteStore::revoke_refresh_family(std::string token_hash, std::string user_id) {
+  co_return co_await write([&](Connection& c) -> std::optional<std::string> {
+    std::string family;
+    {
+      auto s = c.prepare("SELECT family_id FROM refresh_tokens WHERE token_hash = ? AND user_id = ?");
+      s.bind(1, token_hash).bind(2, user_id);
+      if (!s.step()) return std::nullopt;
+      family = s.text(0);
+    }
+    c.prepare("UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE family_id = ?")
         .bind(1, now_ms())
-        .bind(2, token_hash)
-        .bind(3, user_id)
+        .bind(2, family)
         .run();
+    return family;
+  });
+}
+
+Task<void> SqliteStore::revoke_session(std::string session_id, Millis expires_at) {
+  co_await write([&](Connection& c) {
+    Millis now = now_ms();
+    c.prepare("DELETE FROM revoked_sessions WHERE expires_at <= ?").bind(1, now).run();
+    c.prepare(
+         "INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?) "
+         "ON CONFLICT (session_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)")
+        .bind(1, session_id)
+        .bind(2, expires_at)
+        .run();
+  });
+}
+
+Task<std::vector<RevokedSession>> SqliteStore::revoked_sessions(std::int64_t after_seq, Millis now) {
+  co_return co_await read([after_seq, now](Connection& c) {
+    std::vector<RevokedSession> out;
+    auto s = c.prepare(
+        "SELECT seq, session_id, expires_at FROM revoked_sessions WHERE seq > ? AND expires_at > ? ORDER BY seq");
+    s.bind(1, after_seq).bind(2, now);
+    while (s.step()) out.push_back({s.integer(0), s.text(1), s.integer(2)});
+    return out;
   });
 }
 

@@ -181,7 +181,9 @@ class SqliteStore final : public Store, private AccountStore {
   Task<std::size_t> count_users() override;
   Task<void> insert_refresh_token(RefreshTokenRow row) override;
   Task<RotateResult> rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) override;
-  Task<void> revoke_refresh_family(std::string token_hash, std::string user_id) override;
+  Task<std::optional<std::string>> revoke_refresh_family(std::string token_hash, std::string user_id) override;
+  Task<void> revoke_session(std::string session_id, Millis expires_at) override;
+  Task<std::vector<RevokedSession>> revoked_sessions(std::int64_t after_seq, Millis now) override;
 
   std::string path_;
   ReadTuning read_tuning_;
