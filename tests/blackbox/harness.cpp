@@ -285,6 +285,20 @@ RawConnection::~RawConnection() {
 }
 void RawConnection::send(const std::string& bytes) { send_all(fd_, bytes); }
 
+std::string RawConnection::read_until_contains(const std::string& needle, std::chrono::milliseconds timeout) {
+  std::string data;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[8192];
+  while (data.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
 std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
   std::string data;
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -81,6 +81,8 @@ class RawConnection {
   void send(const std::string& bytes);
   // Reads until the peer closes or `timeout` passes; returns what arrived.
   std::string read_until_close(std::chrono::milliseconds timeout);
+  // Reads until what arrived contains `needle`, the peer closes, or `timeout` passes.
+  std::string read_until_contains(const std::string& needle, std::chrono::milliseconds timeout);
   // True if the peer closed the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout);
 

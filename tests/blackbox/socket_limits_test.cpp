@@ -81,7 +81,11 @@ TEST(SocketLimitsTest, ConnectionCapCountsWebSockets) {
   second.send(upgrade_request("/socket.io/?EIO=4&transport=websocket"));
   RawConnection http(server.port());
   http.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  std::this_thread::sleep_for(300ms);
+  // Wait for each answer (not a fixed sleep): both sockets are handed over, the HTTP client
+  // is served and stays open.
+  EXPECT_EQ(first->read_until_contains("\r\n\r\n", 5s).rfind("HTTP/1.1 101", 0), 0u);
+  EXPECT_EQ(second.read_until_contains("\r\n\r\n", 5s).rfind("HTTP/1.1 101", 0), 0u);
+  EXPECT_NE(http.read_until_contains("{\"status\":\"ok\"}", 5s).find("HTTP/1.1 200"), std::string::npos);
   EXPECT_FALSE(first->closed_within(100ms));
   EXPECT_FALSE(second.closed_within(100ms));
   RawConnection extra(server.port());
@@ -93,8 +97,15 @@ TEST(SocketLimitsTest, ConnectionCapCountsWebSockets) {
   EXPECT_NE(metrics.find("\nhttp_upgraded_connections 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\nhttp_connections_refused_total 1\n"), std::string::npos) << metrics;
   first.reset();  // the client closes its WebSocket
-  std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
+  // Its slot is free once the server has read the close: poll (a refused attempt is a 503).
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = Client(server.port()).get("/healthz").status;
+    if (status == 200) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(status, 200);
 }
 
 // --max-pending-sockets bounds sessions that never CONNECT (each holds memory until the

@@ -31,7 +31,7 @@ test("revert deletes inserted leads, keeps changed ones, restores filled fields"
   const agent = await server.createUserAndLogin(admin.accessToken, { role: "agent" });
   const token = admin.accessToken;
   const erin = await server.createLead(token, { name: "Erin Existing", email: "erin@example.com" });
-  // Untouched has every field the file has, source included (an import's source fills an empty one).
+  // Untouched has every field the file has (the job's source is never written onto an existing lead).
   const other = await server.createLead(token, { name: "Untouched", email: "untouched@example.com", phone: phone(300).display, source: "web" });
 
   const rows = [];
@@ -45,7 +45,7 @@ test("revert deletes inserted leads, keeps changed ones, restores filled fields"
 
   const leads = await leadsByEmail(server, token);
   const erinFilled = leads.get("erin@example.com");
-  assert.equal(erinFilled.source, "import", "dedupe=update fills the empty source with the import's");
+  assert.equal(erinFilled.source ?? null, null, "dedupe=update wrote the job's source onto an existing lead");
   assert.equal(erinFilled.phone, phone(310).e164);
   assert.equal(erinFilled.company, "Erin Co");
   // Someone else (the manager) changes one inserted lead after the import: it is kept.
@@ -86,7 +86,7 @@ test("revert deletes inserted leads, keeps changed ones, restores filled fields"
   assert.equal(erin2.email, "erin@example.com");
   assert.equal(erin2.phone ?? null, null, "the filled phone was not restored");
   assert.equal(erin2.company ?? null, null, "the filled company was not restored");
-  assert.equal(erin2.source ?? null, null, "the filled source was not restored");
+  assert.equal(erin2.source ?? null, null, "the revert left a source on the lead");
   const kept = await server.getLead(token, changed.id);
   assert.equal(kept.status, "contacted");
   const untouched = await server.getLead(token, other.id);

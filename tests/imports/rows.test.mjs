@@ -223,20 +223,22 @@ test("BOM, CRLF, quoted fields with commas, newlines and escaped quotes; spreads
     ['O"Brien, Pat', "pat@example.com", phone(60).display, "line one\r\nline two"], // row 2, spans lines
     ["Multi Line", "multi@example.com", "", 'say "hi"\nagain'], // row 3, spans lines
     ["Broken Phone", "", "999", "x"], // row 4: invalid phone
-    ["Ctrl\nName", "ctrl@example.com", "", ""], // row 5: invalid (a name with a control character, as POST /api/leads), spans lines
-    ["Ünïcödé Nàme 日本", "unicode@example.com", "", "ok"], // row 6
+    ["Ctrl\nName", "ctrl@example.com", "", ""], // row 5: a name with a line break (kept, as POST /api/leads), spans lines
+    ["Bell\u0007Name", "bell@example.com", "", "note\nwith a break"], // row 6: invalid (a control character other than tab or newline), spans lines
+    ["Ünïcödé Nàme 日本", "unicode@example.com", "", "ok"], // row 7
   ];
   const csv = toCsv(header, rows, { bom: true, eol: "\r\n" });
   assert.ok(csv.startsWith("\uFEFFName,"));
   const { job } = await importAndWait(server, admin.accessToken, csv);
-  assertCompleted(job, { totalRows: 5, inserted: 3, invalid: 2, duplicates: 0 });
+  assertCompleted(job, { totalRows: 6, inserted: 4, invalid: 2, duplicates: 0 });
   const leads = await leadsByEmail(server, admin.accessToken);
   const pat = leads.get("pat@example.com");
   assert.equal(pat.name, 'O"Brien, Pat');
   assert.equal(pat.custom?.Notes, "line one\r\nline two");
   assert.equal(leads.get("multi@example.com").name, "Multi Line");
   assert.equal(leads.get("multi@example.com").custom?.Notes, 'say "hi"\nagain');
-  assert.ok(!leads.has("ctrl@example.com"), "a name with a newline was imported (POST /api/leads rejects it)");
+  assert.equal(leads.get("ctrl@example.com")?.name, "Ctrl\nName", "a name's line break was not kept");
+  assert.ok(!leads.has("bell@example.com"), "a name with a BEL character was imported (POST /api/leads rejects it)");
   assert.equal(leads.get("unicode@example.com").name, "Ünïcödé Nàme 日本");
   // The BOM is not part of the first header: the name column was found and no custom key has it.
   for (const l of leads.values()) for (const k of Object.keys(l.custom ?? {})) assert.ok(!k.includes("\uFEFF"), `custom key with a BOM: ${JSON.stringify(k)}`);
@@ -246,9 +248,9 @@ test("BOM, CRLF, quoted fields with commas, newlines and escaped quotes; spreads
   assert.deepEqual(errors.records[0], ["row", "reason", ...header]);
   assert.equal(errors.records.length, 3, errors.text);
   const lines = errors.records.slice(1).sort((a, b) => Number(a[0]) - Number(b[0]));
-  assert.deepEqual(lines.map((l) => l[0]), ["4", "5"], `row numbers of the 3rd and 4th data records (records 2 and 3 span two lines each):\n${errors.text}`);
+  assert.deepEqual(lines.map((l) => l[0]), ["4", "6"], `row numbers of the 3rd and 5th data records (records 1, 2, 4 and 5 span two lines each):\n${errors.text}`);
   assert.deepEqual(lines[0].slice(2), rows[2]);
-  assert.deepEqual(lines[1].slice(2), rows[3], "a cell with a newline is written back as it was");
+  assert.deepEqual(lines[1].slice(2), rows[4], "a cell with a newline is written back as it was");
 });
 
 test("mapping maps headers to fields", { timeout: 60_000 }, async (t) => {
