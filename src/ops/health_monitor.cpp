@@ -119,9 +119,12 @@ asio::awaitable<void> HealthMonitor::run() {
           .warn();
 
     auto s = sample_();
-    if (s.db.write_queue >= settings_.write_queue_warning && due(queue_warned, now))
+    // Saturated: writes queued behind the threshold at some moment of the last period (the
+    // peak, not a sample: a sample taken between two bursts would see an empty queue).
+    if (std::max(s.db.write_queue, s.db.write_queue_peak) >= settings_.write_queue_warning && due(queue_warned, now))
       LogLine("database writer saturated")
           .num("write_queue", static_cast<std::int64_t>(s.db.write_queue))
+          .num("write_queue_peak", static_cast<std::int64_t>(s.db.write_queue_peak))
           .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
           .warn();
     // Saturated: reads queued for a reader during the last second.

@@ -178,6 +178,8 @@ struct StoreLoad {
   std::size_t readers = 0;
   std::size_t idle_readers = 0;
   std::size_t write_queue = 0;
+  // The deepest the write queue was since the previous take_write_queue_peak() (0 from load()).
+  std::size_t write_queue_peak = 0;
   std::uint64_t reads_waited = 0;  // since start: reads that found every reader taken
 };
 
@@ -194,6 +196,9 @@ class Store {
   // Prometheus samples of the engine: db_pool_connections{state}, queue depths.
   virtual void write_metrics(std::string& out) = 0;
   virtual StoreLoad load() = 0;
+  // The deepest the write queue has been since the previous call, which starts a new period:
+  // the health monitor's saturation signal (a sampled depth misses bursts between samples).
+  virtual std::size_t take_write_queue_peak() = 0;
   // Finishes queued writes and closes every connection. Idempotent.
   virtual void close() = 0;
   // Completes the work an engine defers after a write (the search index of new rows), for

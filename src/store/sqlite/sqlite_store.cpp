@@ -55,8 +55,14 @@ void SqliteStore::enqueue_write(WriteJob job) {
   {
     std::lock_guard lock(write_mutex_);
     write_queue_.push_back(std::move(job));
+    write_queue_peak_ = std::max(write_queue_peak_, write_queue_.size());
   }
   write_ready_.notify_one();
+}
+
+std::size_t SqliteStore::take_write_queue_peak() {
+  std::lock_guard lock(write_mutex_);
+  return std::exchange(write_queue_peak_, write_queue_.size());
 }
 
 void SqliteStore::writer_loop() {

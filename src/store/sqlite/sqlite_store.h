@@ -68,6 +68,7 @@ class SqliteStore final : public Store, private AccountStore {
   std::string engine() const override { return "sqlite"; }
   void write_metrics(std::string& out) override;
   StoreLoad load() override;
+  std::size_t take_write_queue_peak() override;
   void close() override;
   Task<void> settle() override;
   // Rows not yet in the search index.
@@ -196,6 +197,7 @@ class SqliteStore final : public Store, private AccountStore {
   std::mutex write_mutex_;
   std::condition_variable write_ready_;
   std::deque<WriteJob> write_queue_;  // guarded by write_mutex_
+  std::size_t write_queue_peak_ = 0;  // guarded by write_mutex_
   bool stopping_ = false;             // guarded by write_mutex_
   std::vector<std::int64_t> search_touched_;  // rows, in write order; writer thread only
   std::vector<std::string> changed_leads_;  // writer thread only
