@@ -58,7 +58,7 @@ TEST(MetricsTest, ExpositionPassesPromtoolAndCountsTheRequestsMade) {
   EXPECT_EQ(sample(text, R"(http_request_duration_seconds_count{route="/api/leads/:id"})"), 2);
 
   for (const char* series : {"lms_build_info{version=", "lms_uptime_seconds ", "process_start_time_seconds ",
-                             "process_resident_memory_bytes ", "http_connections ", "http_connections_refused_total 0\n", "db_pool_connections{state=\"idle\"} ",
+                             "process_resident_memory_bytes ", "process_cpu_seconds_total ", "http_connections ", "http_connections_refused_total 0\n", "db_pool_connections{state=\"idle\"} ",
                              "realtime_connections ", "import_rows_total{result=\"inserted\"} ",
                              "ratelimit_rejected_total{scope=\"api\"} "})
     EXPECT_NE(text.find(series), std::string::npos) << series;
