@@ -285,32 +285,28 @@ RawConnection::~RawConnection() {
 }
 void RawConnection::send(const std::string& bytes) { send_all(fd_, bytes); }
 
-std::string RawConnection::read_until_contains(const std::string& needle, std::chrono::milliseconds timeout) {
+// Reads until `enough(data)`, the peer closes, or `timeout` passes.
+template <class Enough>
+std::string read_until(int fd, std::chrono::milliseconds timeout, Enough enough) {
   std::string data;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[8192];
-  while (data.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd_, POLLIN, 0};
+  while (!enough(data) && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     data.append(buf, static_cast<std::size_t>(n));
   }
   return data;
 }
 
+std::string RawConnection::read_until_contains(const std::string& needle, std::chrono::milliseconds timeout) {
+  return read_until(fd_, timeout, [&](const std::string& data) { return data.find(needle) != std::string::npos; });
+}
+
 std::string RawConnection::read_until_close(std::chrono::milliseconds timeout) {
-  std::string data;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  char buf[8192];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  return data;
+  return read_until(fd_, timeout, [](const std::string&) { return false; });
 }
 
 bool RawConnection::closed_within(std::chrono::milliseconds timeout) {

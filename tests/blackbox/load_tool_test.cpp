@@ -6,9 +6,17 @@
 
 #include <rapidjson/document.h>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness.h"
 
@@ -85,6 +93,37 @@ TEST(LoadToolTest, SetupAndCapacityReportWithMatchingCountsAndEveryEventDelivere
   // Everything the run sent reached the server, and nothing else: the steps plus the one
   // pre-flight call that reads the rate limit.
   EXPECT_EQ(after - before, counted + 1);
+}
+
+// Ctrl-C during the second step: the tool stops, exits 130 and the report has the first step.
+TEST(LoadToolTest, InterruptKeepsTheReportOfTheCompletedSteps) {
+  LmsServer server;
+  std::string dir = server.dir();
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  int code = -1;
+  auto setup = run_command(load_tool() + " setup --url " + url + " --accounts 4 --leads 20 --state " + dir + "/state.json", &code);
+  ASSERT_EQ(code, 0) << setup;
+  std::vector<std::string> args = {load_tool(), "capacity", "--url", url, "--state", dir + "/state.json", "--users", "3,6",
+                                   "--ramp", "1s", "--hold", "2s", "--out", dir + "/report"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  // The report is written after every step: its first appearance means step one is done.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(dir + "/report/capacity.md") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(std::filesystem::exists(dir + "/report/capacity.md"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // inside the second step
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  auto md = read_file(dir + "/report/capacity.md");
+  EXPECT_NE(md.find("| 3 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| 6 |"), std::string::npos) << md;
 }
 
 TEST(LoadToolTest, BadInputGetsOneClearMessageAndANonZeroExit) {

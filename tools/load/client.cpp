@@ -212,6 +212,11 @@ net::awaitable<void> SocketIoClient::run(EventHandler on_event) {
     }
   }
   connected_ = false;
+  // Destroying the stream cancels its idle-timeout timer, which would otherwise keep the
+  // io_context busy for up to a minute after the socket closed.
+  error_code ignored;
+  if (ws_) beast::get_lowest_layer(*ws_).socket().close(ignored);
+  ws_.reset();
 }
 
 void SocketIoClient::stop() {

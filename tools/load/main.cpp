@@ -192,13 +192,14 @@ struct Common {
   std::string url;
   std::string state_path;
   std::string scenario_path;
-  std::string sources;
+  std::string sources = "auto";
   int workers = 1;
   int threads = 1;
   std::string ramp = "5s";
   std::string hold = "30s";
   double p95_ms = 100;
   int server_cores = 0;
+  std::string http;  // "per-user" or "pooled": overrides the scenario's
 };
 
 struct Prepared {
@@ -245,6 +246,15 @@ std::optional<StepResult> run_level(const Common& c, const Prepared& p, std::int
   plan.threads = c.threads;
   plan.rate = rate / workers;
 
+  // One source address holds about 28,000 ports towards one server port: beyond 20,000
+  // connections, spread them over more of 127.0.0.0/8 (every address of it is this machine).
+  std::vector<net::ip::address> sources = p.sources;
+  std::int64_t connections = users * (p.scenario.sockets ? 2 : 1);
+  if (c.sources == "auto" && p.target.endpoint.address().is_v4() && p.target.endpoint.address().is_loopback() &&
+      connections > 20000) {
+    for (std::int64_t k = 0; k <= connections / 20000; ++k)
+      sources.push_back(net::ip::make_address_v4(static_cast<std::uint32_t>(0x7f000001 + k)));
+  }
   auto before = sample_metrics(p.target);
   std::vector<pid_t> children;
   for (int w = 0; w < workers; ++w) {
@@ -255,7 +265,9 @@ std::optional<StepResult> run_level(const Common& c, const Prepared& p, std::int
       getrlimit(RLIMIT_NOFILE, &limit);
       limit.rlim_cur = limit.rlim_max;
       setrlimit(RLIMIT_NOFILE, &limit);
-      RunContext context{p.target, &p.state, p.scenario, p.sources, w, workers, p.run_tag};
+      // The tag names the step too: leads created by an earlier step keep their emails.
+      RunContext context{p.target, &p.state, p.scenario, sources, w, workers,
+                         p.run_tag + "-" + std::to_string(users) + "-" + std::to_string(static_cast<long long>(rate))};
       StepPlan mine = plan;
       mine.users = users / workers + (w < users % workers ? 1 : 0);
       if (rate > 0 && mine.users == 0) mine.users = 1;
@@ -334,7 +346,10 @@ Prepared prepare(const Common& c, double planned_seconds) {
   p.target = parse_target(c.url);
   p.state = load_state(c.state_path);
   p.scenario = load_scenario(c.scenario_path);
-  p.sources = parse_sources(c.sources);
+  if (c.http == "pooled") p.scenario.http = HttpMode::pooled;
+  else if (c.http == "per-user") p.scenario.http = HttpMode::per_user;
+  else if (!c.http.empty()) throw Failure("--http: per-user or pooled, not '" + c.http + "'");
+  if (c.sources != "auto") p.sources = parse_sources(c.sources);
   std::random_device random;
   p.run_tag = std::to_string(std::time(nullptr) % 100000000) + std::to_string(random() % 1000);
   // Tokens that would expire during the run are refreshed now, through the contract.
@@ -541,7 +556,11 @@ void add_common(CLI::App* app, Common& c) {
   app->add_option("--scenario", c.scenario_path, "scenario JSON file (default: the built-in scenario)");
   app->add_option("--workers", c.workers, "generator processes (each with its own descriptor limit)")->check(CLI::Range(1, 256));
   app->add_option("--threads", c.threads, "I/O threads per worker")->check(CLI::Range(1, 64));
-  app->add_option("--source-addresses", c.sources, "comma-separated local addresses to spread connections over");
+  app->add_option("--source-addresses", c.sources,
+                  "comma-separated local addresses to spread connections over, or auto (default: for a loopback "
+                  "server, enough of 127.0.0.0/8 that no address needs more than 20,000 ports)");
+  app->add_option("--http", c.http, "per-user (each user its own keep-alive connection, as a browser) or pooled "
+                                    "(a shared pool, as behind a proxy); default: the scenario's");
   app->add_option("--ramp", c.ramp, "time over which users connect before the hold (default 5s)");
   app->add_option("--p95", c.p95_ms, "service level: p95 under this many ms (default 100)");
   app->add_option("--server-cores", c.server_cores, "the server's cores, for the CPU verdict (default: this machine's when the URL is loopback)");

@@ -123,8 +123,17 @@ std::string level_header(const RunResults& r) { return is_open(r) ? "rate (req/s
 std::string x_unit(const RunResults& r) { return is_open(r) ? "req/s" : "users"; }
 std::string level_noun(const RunResults& r, double level) { return trimmed(level) + " " + x_unit(r); }
 
+// Throughput of the measured hold: user actions answered (an `open` is two requests, and
+// step.requests also counts the ramp-up and the users' first page, so it is not used here).
 double requests_per_second(const StepResult& step) {
-  return step.seconds > 0 ? static_cast<double>(step.requests) / step.seconds : 0;
+  if (step.seconds <= 0) return 0;
+  std::int64_t actions = 0;
+  for (const auto& [name, a] : step.actions) {
+    if (name == "socket") continue;  // connections, not actions
+    actions += a.ok;
+    for (const auto& [kind, n] : a.errors) actions += n;
+  }
+  return static_cast<double>(actions) / step.seconds;
 }
 
 std::map<std::string, std::int64_t> errors_by_kind(const StepResult& step) {
@@ -267,7 +276,8 @@ std::vector<std::string> detail_row(const RunResults& r, const StepResult& step)
           percent_text(step.error_rate()),
           kinds_text(errors_by_kind(step)),
           std::to_string(step.sockets_connected) + " / " + std::to_string(step.sockets_wanted),
-          std::to_string(step.events_delivered) + " / " + std::to_string(step.events_expected),
+          std::to_string(step.events_delivered) + " / " + std::to_string(step.events_expected) +
+              (step.events_summarized > 0 ? " (" + std::to_string(step.events_summarized) + " as leads:bulk)" : ""),
           event_percentile_text(step, 95),
           event_percentile_text(step, 99),
           server_text(step, step.server.cpu_cores, 2),
@@ -280,7 +290,7 @@ std::vector<std::string> detail_row(const RunResults& r, const StepResult& step)
 }
 
 Table detail_table(const RunResults& r) {
-  Table t{{level_header(r), "requests/s", "p50 (ms)", "p90 (ms)", "p95 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)",
+  Table t{{level_header(r), "actions/s", "p50 (ms)", "p90 (ms)", "p95 (ms)", "p99 (ms)", "p99.9 (ms)", "max (ms)",
            "error rate", "errors by kind", "sockets connected/wanted", "events delivered/expected",
            "event delivery p95 (ms)", "event delivery p99 (ms)", "server CPU (cores)", "RSS (MiB)",
            "write queue max", "reads waited", "generator CPU (cores)", "schedule lag p99 (ms)", "note"},
@@ -296,6 +306,7 @@ Table detail_table(const RunResults& r) {
 Table action_table(const StepResult& step) {
   Table t{{"action", "count", "p50 (ms)", "p95 (ms)", "p99 (ms)", "errors"}, {}, {}};
   for (const auto& [name, action] : step.actions) {
+    if (name == "socket") continue;  // connections are in the step table (sockets connected/wanted)
     std::int64_t errors = 0;
     for (const auto& [kind, count] : action.errors) errors += count;
     std::string errors_cell = std::to_string(errors);
@@ -608,8 +619,8 @@ Chart latency_chart(const RunResults& r, const ServiceLevel& level) {
 }
 
 Chart throughput_chart(const RunResults& r) {
-  Chart c{"Throughput", level_header(r), x_unit(r), "requests/s", "", {}, std::nullopt, ""};
-  c.series = {{"requests/s", "#59a14f", "requests/s", {}}};
+  Chart c{"Throughput", level_header(r), x_unit(r), "actions/s", "", {}, std::nullopt, ""};
+  c.series = {{"actions/s", "#59a14f", "actions/s", {}}};
   for (const StepResult* step : steps_by_level(r))
     c.series[0].points.push_back(point_of(r, *step, requests_per_second(*step)));
   return c;

@@ -118,6 +118,7 @@ void put_step(Writer& w, const StepResult& s) {
   put(w, "eventDelivery", s.event_delivery);
   put(w, "eventsExpected", s.events_expected);
   put(w, "eventsDelivered", s.events_delivered);
+  put(w, "eventsSummarized", s.events_summarized);
   put_server(w, s.server);
   put_generator(w, s.generator);
   w.EndObject();
@@ -271,6 +272,7 @@ StepResult read_step(const Reader& in) {
   s.event_delivery = in.histogram("eventDelivery");
   s.events_expected = in.integer("eventsExpected");
   s.events_delivered = in.integer("eventsDelivered");
+  s.events_summarized = in.integer("eventsSummarized");
   s.server = read_server(in.object("server"));
   s.generator = read_generator(in.object("generator"));
   return s;
@@ -341,6 +343,7 @@ void merge_step(StepResult& into, const StepResult& other) {
   into.event_delivery.merge(other.event_delivery);
   into.events_expected += other.events_expected;
   into.events_delivered += other.events_delivered;
+  into.events_summarized += other.events_summarized;
   if (!into.server.sampled) into.server = other.server;
   into.generator.cpu_cores += other.generator.cpu_cores;
   into.generator.schedule_lag_p99_ms = std::max(into.generator.schedule_lag_p99_ms, other.generator.schedule_lag_p99_ms);
