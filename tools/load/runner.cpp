@@ -56,6 +56,9 @@ class EventLedger {
   void expect(const std::string& lead_id, std::int64_t version, std::int64_t answered_us, std::vector<int> sockets) {
     std::lock_guard lock(mutex_);
     auto& e = entries_[key(lead_id, version)];
+    // A second answer with the same version changed nothing (a PATCH to the status the lead
+    // already had, set meanwhile by another user): the server sends no event for it.
+    if (e.answered_us != 0) return;
     e.answered_us = answered_us;
     for (int socket : sockets) e.receivers.push_back({socket, 0});
     auto early = std::move(e.early);
