@@ -37,6 +37,6 @@ for turn in $(seq "$TURNS"); do
   "$LOAD" report "$dir/load.json" --out "$dir/report" 2>/dev/null
   grep -E '^\| [0-9]+ \| [0-9.]+ \|' "$dir/report/capacity.md" | head -1 |
     awk -F'|' '{printf "lms-load  p50 %s ms  p90 %s ms  p99 %s ms  max %s ms\n", $4, $5, $7, $9}'
-  wrk -t 2 -c "$USERS" -d "${DURATION}s" --latency -s "$dir/auth.lua" "$url/api/leads?limit=50" |
+  wrk -t "$(( USERS < 2 ? 1 : 2 ))" -c "$USERS" -d "${DURATION}s" --latency -s "$dir/auth.lua" "$url/api/leads?limit=50" |
     awk '/Requests\/sec/ {printf "wrk       %d connections: %s req/s\n", '"$USERS"', $2} /^ +50%/ {p50=$2} /^ +90%/ {p90=$2} /^ +99%/ {p99=$2} END {printf "wrk       p50 %s  p90 %s  p99 %s\n", p50, p90, p99}'
 done
