@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "leads/leads_service.h"
+#include "leads/model.h"
 
 namespace lms::imports {
 

@@ -108,14 +108,6 @@ std::vector<std::string> normalize_tags(const std::vector<std::string>& tags, co
   return out;
 }
 
-void check_custom_string(std::string_view key, std::string_view value) {
-  if (validate::utf8_length(value) > 2000)
-    throw ApiError::validation("custom." + std::string(key), "values must be at most 2000 characters");
-  if (!validate::is_free_text(value))
-    throw ApiError::validation("custom." + std::string(key),
-                               "must not contain control characters other than tab and newline");
-}
-
 NormalizedFields normalize(const LeadInput& in, std::string_view region) {
   NormalizedFields f;
   validate::all(

@@ -71,9 +71,6 @@ NormalizedFields validate_new_lead(const LeadInput& input, std::string_view regi
 Lead new_lead(const NormalizedFields& f, const std::string& organization_id, const std::string& created_by, Millis now);
 // Trimmed, de-duplicated tags; a 422 names `field` (`tags`, or `set.tags` in a bulk update).
 std::vector<std::string> normalize_tags(const std::vector<std::string>& tags, const std::string& field = "tags");
-// A string value of `custom` (API bodies and imported columns alike): free text of at most
-// 2000 characters, kept as sent. Throws 422 naming `custom.<key>`.
-void check_custom_string(std::string_view key, std::string_view value);
 
 class LeadsService {
  public:

@@ -1,5 +1,8 @@
 #include "leads/model.h"
 
+#include "common/errors.h"
+#include "common/validate.h"
+
 namespace lms::leads {
 
 bool is_status(std::string_view text) {
@@ -24,6 +27,14 @@ std::string_view sort_name(SortKey sort) {
     case SortKey::name_asc: return "name";
   }
   return "-createdAt";
+}
+
+void check_custom_string(std::string_view key, std::string_view value) {
+  if (validate::utf8_length(value) > 2000)
+    throw ApiError::validation("custom." + std::string(key), "values must be at most 2000 characters");
+  if (!validate::is_free_text(value))
+    throw ApiError::validation("custom." + std::string(key),
+                               "must not contain control characters other than tab and newline");
 }
 
 }  // namespace lms::leads

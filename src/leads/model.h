@@ -108,4 +108,9 @@ struct BulkChange {
   std::optional<std::vector<std::string>> tags;
 };
 
+// A string value of `custom` (API bodies and imported columns alike): free text of at most
+// 2000 characters, kept as sent. Throws ApiError 422 naming `custom.<key>`. Here, with the
+// model, so the CSV header mapping (and its fuzz target) need not link the service.
+void check_custom_string(std::string_view key, std::string_view value);
+
 }  // namespace lms::leads
