@@ -403,7 +403,6 @@ asio::awaitable<bool> Server::write_streamed(Connection& conn, Response& head, s
 }
 
 asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
-  open_connections_.fetch_add(1, std::memory_order_relaxed);
   bool handed_off = false;
   try {
     while (!draining_) {
@@ -462,7 +461,6 @@ asio::awaitable<void> Server::serve(std::shared_ptr<Connection> conn) {
     std::lock_guard lock(connections_mutex_);
     connections_.erase(conn.get());
   }
-  open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace lms::http

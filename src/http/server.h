@@ -124,7 +124,12 @@ class Server {
   void begin_drain();
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
   // HTTP connections (the drain waits for these), and connections handed over on upgrade.
-  std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
+  // Derived from the slots: every open connection less those handed over.
+  std::size_t open_connections() const {
+    std::size_t upgraded = slots_->upgraded.load(std::memory_order_relaxed);
+    std::size_t total = slots_->total.load(std::memory_order_relaxed);
+    return total > upgraded ? total - upgraded : 0;
+  }
   std::size_t upgraded_connections() const { return slots_->upgraded.load(std::memory_order_relaxed); }
   // Every connection open, HTTP or handed over: what --max-connections caps.
   std::size_t total_connections() const { return slots_->total.load(std::memory_order_relaxed); }
@@ -155,7 +160,6 @@ class Server {
   asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> draining_{false};
   std::chrono::steady_clock::time_point last_accept_warning_{};  // acceptor's thread only
-  std::atomic<std::size_t> open_connections_{0};
   std::shared_ptr<ConnectionSlot::Counters> slots_ = std::make_shared<ConnectionSlot::Counters>();
   std::atomic<std::size_t> refused_connections_{0};
   std::mutex connections_mutex_;

@@ -527,8 +527,7 @@ StepResult run_step(const RunContext& context, const StepPlan& plan, LiveSlot* l
   // The accounts this worker's users sign in as: its organizations' accounts, taken in turn
   // across organizations so every team gets users as the count grows.
   std::vector<std::pair<const Account*, OrgAudience*>> seats;
-  for (auto o : orgs) {
-    (void)o;
+  for (std::size_t i = 0; i < orgs.size(); ++i) {
     shared.audiences.push_back(std::make_unique<OrgAudience>());
   }
   std::size_t longest = 0;
