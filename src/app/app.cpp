@@ -30,26 +30,41 @@
 #include "ops/health_monitor.h"
 #include "ops/log.h"
 #include "ops/ops_routes.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace lms::app {
 
 namespace asio = boost::asio;
 
-std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries) {
-  if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0)
-    throw std::runtime_error("PostgreSQL storage is not available in this build yet; use a SQLite file path");
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries,
+                                         std::size_t pool) {
+  if (ops::is_postgres_url(db)) return std::make_unique<store::postgres::PostgresStore>(db, pool);
   store::sqlite::ReadTuning tuning;
   tuning.lead_cache_entries = lead_cache_entries;
   return std::make_unique<store::sqlite::SqliteStore>(db, static_cast<int>(std::max(2u, ops::effective_threads(readers))),
                                                       tuning);
 }
 
-std::string load_or_create_secret(const ops::ServeConfig& config) {
+namespace {
+
+std::string random_secret() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return hex;
+}
+
+}  // namespace
+
+std::string load_or_create_secret(const ops::ServeConfig& config, store::Store& store) {
   if (!config.token_secret.empty()) {
     if (config.token_secret.size() < 32) throw std::runtime_error("--token-secret must be at least 32 bytes");
     return config.token_secret;
   }
+  if (auto* pg = dynamic_cast<store::postgres::PostgresStore*>(&store))
+    return block_on(pg->shared_setting("token_secret", random_secret()));
   auto dir = std::filesystem::path(config.db).parent_path();
   auto path = (dir.empty() ? std::filesystem::path(".") : dir) / "lms.secret";
   if (std::ifstream in{path}; in) {
@@ -58,10 +73,7 @@ std::string load_or_create_secret(const ops::ServeConfig& config) {
     if (secret.size() >= 32) return secret;
     throw std::runtime_error("token secret file " + path.string() + " is shorter than 32 bytes");
   }
-  unsigned char bytes[32];
-  randombytes_buf(bytes, sizeof bytes);
-  char hex[sizeof bytes * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  const std::string hex = random_secret();
   std::filesystem::create_directories(path.parent_path());
   auto tmp = path;
   tmp += ".tmp";
@@ -114,7 +126,9 @@ void seed_demo(store::Store& store, auth::AuthService& auth, const auth::Passwor
 
 }  // namespace
 
-std::filesystem::path spool_dir(const std::string& db) {
+std::filesystem::path spool_dir(const std::string& db, const std::string& configured) {
+  if (!configured.empty()) return configured;
+  if (ops::is_postgres_url(db)) return std::filesystem::path("data") / "spool";
   auto dir = std::filesystem::path(db).parent_path();
   return (dir.empty() ? std::filesystem::path(".") : dir) / "spool";
 }
@@ -166,8 +180,8 @@ int serve(const ops::ServeConfig& config) {
   const unsigned io_threads = ops::effective_threads(config.io_threads);
   const rlim_t file_limit = raise_file_limit();
 
-  auto store = open_store(config.db, config.db_readers, config.lead_cache_entries);
-  const std::string secret = load_or_create_secret(config);
+  auto store = open_store(config.db, config.db_readers, config.lead_cache_entries, config.db_pool);
+  const std::string secret = load_or_create_secret(config, *store);
   auth::TokenSigner signer(secret);
   leads::CursorCodec cursors(secret);
   auth::PasswordHasher hasher;
@@ -179,7 +193,7 @@ int serve(const ops::ServeConfig& config) {
   accounts::AccountsService accounts(store->accounts(), directory, auth, &events);
   leads::LeadsService leads(store->leads(), directory, cursors, &events);
   imports::ImportService imports(*store, directory, &events,
-                                 imports::ImportSettings{spool_dir(config.db), config.import_max_size,
+                                 imports::ImportSettings{spool_dir(config.db, config.spool_dir), config.import_max_size,
                                                          config.import_batch_rows, config.import_workers});
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;

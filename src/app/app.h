@@ -26,11 +26,14 @@
 
 namespace lms::app {
 
-// Opens the store named by `db` (a file path for SQLite).
-std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries = 0);
+// Opens the store named by `db`: a SQLite file path, or a postgres:// URL (`pool` connections
+// at most; `readers` and `lead_cache_entries` are SQLite's).
+std::unique_ptr<store::Store> open_store(const std::string& db, unsigned readers, std::size_t lead_cache_entries = 0,
+                                         std::size_t pool = 16);
 
-// The token secret: the configured one, else the one kept beside the database (created once).
-std::string load_or_create_secret(const ops::ServeConfig& config);
+// The token secret: the configured one, else the one the store keeps (PostgreSQL: in the
+// database, shared by every instance) or kept beside the SQLite file, created once.
+std::string load_or_create_secret(const ops::ServeConfig& config, store::Store& store);
 
 // Runs a coroutine to completion on a private io_context, for the CLI and start-up tasks.
 template <class T>
@@ -41,8 +44,9 @@ T block_on(boost::asio::awaitable<T> task) {
   return future.get();
 }
 
-// Where uploads and import files are kept: `spool/` beside the database.
-std::filesystem::path spool_dir(const std::string& db);
+// Where uploads and import files are kept: `configured` when set, else `spool/` beside a
+// SQLite database, ./data/spool with PostgreSQL.
+std::filesystem::path spool_dir(const std::string& db, const std::string& configured = "");
 
 // Everything the routes are wired to.
 struct Services {

@@ -87,8 +87,13 @@ unsigned effective_threads(unsigned configured) {
   return cores == 0 ? 2 : cores;
 }
 
+bool is_postgres_url(std::string_view db) {
+  return db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0;
+}
+
 void add_db_option(CLI::App& app, std::string& db) {
-  app.add_option("--db", db, "SQLite database file (a postgres:// URL once PostgreSQL support lands)")
+  app.add_option("--db", db,
+                 "SQLite database file, or a PostgreSQL server: postgres://user[:password]@host[:port]/database")
       ->envname("LMS_DB")
       ->capture_default_str();
 }
@@ -111,6 +116,14 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
   app.add_option("--db-readers", c.db_readers, "database reader threads; 0 = one per core (at least 2)")
       ->envname("LMS_DB_READERS")
       ->capture_default_str();
+  app.add_option("--db-pool", c.db_pool, "PostgreSQL connections at most (each instance)")
+      ->envname("LMS_DB_POOL")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--spool-dir", c.spool_dir,
+                 "directory for uploads being received and import files; default: spool/ beside a SQLite "
+                 "database, ./data/spool with PostgreSQL")
+      ->envname("LMS_SPOOL_DIR");
   app.add_option("--lead-cache", c.lead_cache_entries,
                  "leads kept in memory for reads by id (about 1 KB each); 0 = no cache")
       ->envname("LMS_LEAD_CACHE")

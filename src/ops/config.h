@@ -22,7 +22,9 @@ struct ServeConfig {
   std::chrono::seconds access_ttl{15 * 60};
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};
   unsigned io_threads = 0;    // 0: one per core
-  unsigned db_readers = 0;    // 0: one per core, at least 2
+  unsigned db_readers = 0;    // 0: one per core, at least 2 (SQLite)
+  std::size_t db_pool = 16;   // PostgreSQL connections at most
+  std::string spool_dir;      // uploads and import files; empty: spool/ beside a SQLite file, else ./data/spool
   std::size_t lead_cache_entries = 100000;  // recently read leads kept in memory (SQLite engine); 0: none
   unsigned hash_threads = 0;  // 0: one per core
   std::size_t header_limit = 16 * 1024;
@@ -61,6 +63,8 @@ struct ServeConfig {
 void add_serve_options(CLI::App& app, ServeConfig& config);
 // Registers only the database option (for subcommands that just open the store).
 void add_db_option(CLI::App& app, std::string& db);
+// True when `db` names a PostgreSQL server (postgres:// or postgresql://) rather than a file.
+bool is_postgres_url(std::string_view db);
 
 // "250ms", "10s", "15m", "2h", "30d"; a bare number is seconds.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

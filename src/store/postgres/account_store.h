@@ -1,0 +1,37 @@
+// The PostgreSQL implementation of AccountStore: organizations, users, refresh tokens and
+// revoked sessions. Email uniqueness is the database's (a unique index), so two instances
+// registering the same email at once cannot both succeed; a refresh token is spent with a
+// row lock, so it rotates once however many instances see it at the same moment.
+#pragma once
+
+#include "store/postgres/pool.h"
+#include "store/store.h"
+
+namespace lms::store::postgres {
+
+class PgAccountStore final : public AccountStore {
+ public:
+  explicit PgAccountStore(Pool& pool) : pool_(pool) {}
+
+  Task<bool> create_organization(accounts::Organization org, accounts::UserRecord admin) override;
+  Task<std::optional<accounts::Organization>> find_organization(std::string org_id) override;
+  Task<std::optional<accounts::Organization>> update_organization(std::string org_id,
+                                                                  accounts::OrganizationPatch patch) override;
+  Task<std::optional<accounts::UserRecord>> find_user_by_email(std::string email) override;
+  Task<std::optional<accounts::User>> find_user(std::string org_id, std::string user_id) override;
+  Task<std::vector<accounts::User>> list_users(std::string org_id) override;
+  Task<bool> insert_user(accounts::UserRecord record) override;
+  Task<std::optional<accounts::User>> update_user(std::string org_id, std::string user_id,
+                                                  accounts::UserPatch patch) override;
+  Task<std::size_t> count_users() override;
+  Task<void> insert_refresh_token(RefreshTokenRow row) override;
+  Task<RotateResult> rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) override;
+  Task<std::optional<std::string>> revoke_refresh_family(std::string token_hash, std::string user_id) override;
+  Task<void> revoke_session(std::string session_id, Millis expires_at) override;
+  Task<std::vector<RevokedSession>> revoked_sessions(std::int64_t after_seq, Millis now) override;
+
+ private:
+  Pool& pool_;
+};
+
+}  // namespace lms::store::postgres
