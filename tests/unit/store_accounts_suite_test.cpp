@@ -1,5 +1,6 @@
-// The SQLite engine through the AccountStore interface: organizations, users, tenancy and
-// refresh-token rotation with reuse detection. Each test gets its own database file.
+// The storage suite's accounts part, run unchanged on every engine (SQLite and PostgreSQL):
+// organizations, users, tenancy, refresh-token rotation with reuse detection (also when many
+// rotate the same token at once), and revoked sessions. Each test gets its own database.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -8,14 +9,16 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "app/app.h"
 #include "auth/tokens.h"
 #include "common/ids.h"
-#include "store/sqlite/sqlite_store.h"
 #include "sqlite_test_support.h"
+#include "support/test_databases.h"
 
-namespace lms::store::sqlite {
+namespace lms::store {
 namespace {
 
 namespace fs = std::filesystem;
@@ -28,15 +31,17 @@ using app::block_on;
 
 constexpr Millis kHour = 3'600'000;
 
-class SqliteStoreTest : public ::testing::Test {
+class AccountsSuite : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = unique_temp_dir();
-    store_ = std::make_unique<SqliteStore>((dir_ / "lms.db").string(), 2);
+    dir_ = sqlite::unique_temp_dir();
+    db_ = std::make_unique<lms::testing::TestDatabase>(GetParam(), dir_);
+    store_ = app::open_store(db_->url(), 2);
   }
   void TearDown() override {
     if (store_) store_->close();
     store_.reset();
+    db_.reset();
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
@@ -91,15 +96,16 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<lms::testing::TestDatabase> db_;
+  std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, PingAndEngine) {
+TEST_P(AccountsSuite, PingAndEngine) {
   EXPECT_TRUE(block_on(store_->ping()));
-  EXPECT_EQ(store_->engine(), "sqlite");
+  EXPECT_EQ(store_->engine(), GetParam());
 }
 
-TEST_F(SqliteStoreTest, CreateOrganizationThenFindUserByEmail) {
+TEST_P(AccountsSuite, CreateOrganizationThenFindUserByEmail) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
 
   std::string email = "boss@acme.test";
@@ -135,17 +141,18 @@ TEST_F(SqliteStoreTest, CreateOrganizationThenFindUserByEmail) {
   EXPECT_FALSE(block_on(accounts().find_user_by_email(unknown)).has_value());
 }
 
-TEST_F(SqliteStoreTest, DataSurvivesReopening) {
+TEST_P(AccountsSuite, DataSurvivesReopening) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   store_->close();
-  store_ = std::make_unique<SqliteStore>((dir_ / "lms.db").string(), 1);
+  store_.reset();
+  store_ = app::open_store(db_->url(), 1);
   std::string email = "boss@acme.test";
   auto found = block_on(accounts().find_user_by_email(email));
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->user.organization_id, org.id);
 }
 
-TEST_F(SqliteStoreTest, DuplicateEmailReturnsFalseAndWritesNothing) {
+TEST_P(AccountsSuite, DuplicateEmailReturnsFalseAndWritesNothing) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
 
   Organization other = make_org("Other");
@@ -165,7 +172,7 @@ TEST_F(SqliteStoreTest, DuplicateEmailReturnsFalseAndWritesNothing) {
   EXPECT_EQ(block_on(accounts().count_users()), 2u);
 }
 
-TEST_F(SqliteStoreTest, FindUserWithWrongOrganizationIsNullopt) {
+TEST_P(AccountsSuite, FindUserWithWrongOrganizationIsNullopt) {
   auto [acme, acme_admin] = create_org("Acme", "boss@acme.test");
   auto [globex, globex_admin] = create_org("Globex", "boss@globex.test");
 
@@ -183,7 +190,7 @@ TEST_F(SqliteStoreTest, FindUserWithWrongOrganizationIsNullopt) {
   EXPECT_EQ(globex_users[0].id, globex_admin.user.id);
 }
 
-TEST_F(SqliteStoreTest, UpdateUserInAnotherOrganizationIsNulloptAndChangesNothing) {
+TEST_P(AccountsSuite, UpdateUserInAnotherOrganizationIsNulloptAndChangesNothing) {
   auto [acme, acme_admin] = create_org("Acme", "boss@acme.test");
   auto [globex, globex_admin] = create_org("Globex", "boss@globex.test");
 
@@ -203,7 +210,7 @@ TEST_F(SqliteStoreTest, UpdateUserInAnotherOrganizationIsNulloptAndChangesNothin
   EXPECT_TRUE(user->active);
 }
 
-TEST_F(SqliteStoreTest, UpdateUserInOwnOrganization) {
+TEST_P(AccountsSuite, UpdateUserInOwnOrganization) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   UserRecord agent = make_user(org.id, "agent@acme.test");
   ASSERT_TRUE(block_on(accounts().insert_user(agent)));
@@ -231,7 +238,7 @@ TEST_F(SqliteStoreTest, UpdateUserInOwnOrganization) {
   EXPECT_FALSE(block_on(accounts().update_user(org_id, unknown, patch)).has_value());
 }
 
-TEST_F(SqliteStoreTest, UpdateOrganizationAppliesPatch) {
+TEST_P(AccountsSuite, UpdateOrganizationAppliesPatch) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   std::string org_id = org.id;
   accounts::OrganizationPatch patch;
@@ -244,7 +251,7 @@ TEST_F(SqliteStoreTest, UpdateOrganizationAppliesPatch) {
   EXPECT_FALSE(block_on(accounts().update_organization(unknown, patch)).has_value());
 }
 
-TEST_F(SqliteStoreTest, RotateRefreshTokenThenReuseRevokesFamily) {
+TEST_P(AccountsSuite, RotateRefreshTokenThenReuseRevokesFamily) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   const std::string family = new_id();
@@ -275,7 +282,7 @@ TEST_F(SqliteStoreTest, RotateRefreshTokenThenReuseRevokesFamily) {
   EXPECT_EQ(rotate(h3, new_id(), t0 + 4000).outcome, RotateOutcome::unknown);
 }
 
-TEST_F(SqliteStoreTest, RotationChainKeepsWorkingWithoutReuse) {
+TEST_P(AccountsSuite, RotationChainKeepsWorkingWithoutReuse) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   const std::string family = new_id();
@@ -290,7 +297,7 @@ TEST_F(SqliteStoreTest, RotationChainKeepsWorkingWithoutReuse) {
   }
 }
 
-TEST_F(SqliteStoreTest, ReuseRevokesOnlyItsOwnFamily) {
+TEST_P(AccountsSuite, ReuseRevokesOnlyItsOwnFamily) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   const std::string a0 = "a0-hash", a1 = "a1-hash", b0 = "b0-hash", b1 = "b1-hash";
@@ -302,7 +309,7 @@ TEST_F(SqliteStoreTest, ReuseRevokesOnlyItsOwnFamily) {
   EXPECT_EQ(rotate(b0, b1, t0 + 3).outcome, RotateOutcome::rotated);
 }
 
-TEST_F(SqliteStoreTest, UnknownHashIsUnknown) {
+TEST_P(AccountsSuite, UnknownHashIsUnknown) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   auto r = rotate(auth::hash_refresh_token("never issued"), "whatever", now_ms());
   EXPECT_EQ(r.outcome, RotateOutcome::unknown);
@@ -310,7 +317,7 @@ TEST_F(SqliteStoreTest, UnknownHashIsUnknown) {
   EXPECT_EQ(rotate("", "whatever2", now_ms()).outcome, RotateOutcome::unknown);
 }
 
-TEST_F(SqliteStoreTest, ExpiredTokenIsExpiredAndNotSpent) {
+TEST_P(AccountsSuite, ExpiredTokenIsExpiredAndNotSpent) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   insert_token("old-hash", "family-x", admin.user.id, t0 - 2 * kHour, t0 - kHour);
@@ -327,7 +334,7 @@ TEST_F(SqliteStoreTest, ExpiredTokenIsExpiredAndNotSpent) {
   EXPECT_EQ(rotate("edge-hash", "edge-next", t0 - 1).outcome, RotateOutcome::rotated);
 }
 
-TEST_F(SqliteStoreTest, DeactivatingUserRevokesItsRefreshTokens) {
+TEST_P(AccountsSuite, DeactivatingUserRevokesItsRefreshTokens) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   UserRecord agent = make_user(org.id, "agent@acme.test");
   ASSERT_TRUE(block_on(accounts().insert_user(agent)));
@@ -351,7 +358,7 @@ TEST_F(SqliteStoreTest, DeactivatingUserRevokesItsRefreshTokens) {
   EXPECT_EQ(rotate("admin-1", "admin-1b", t0 + 1000).outcome, RotateOutcome::rotated);
 }
 
-TEST_F(SqliteStoreTest, PasswordChangeRevokesRefreshTokens) {
+TEST_P(AccountsSuite, PasswordChangeRevokesRefreshTokens) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   insert_token("tok", "fam", admin.user.id, t0, t0 + kHour);
@@ -367,7 +374,7 @@ TEST_F(SqliteStoreTest, PasswordChangeRevokesRefreshTokens) {
   EXPECT_EQ(record->password_hash, "$argon2id$new");
 }
 
-TEST_F(SqliteStoreTest, RenamingUserKeepsRefreshTokens) {
+TEST_P(AccountsSuite, RenamingUserKeepsRefreshTokens) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   const Millis t0 = now_ms();
   insert_token("tok", "fam", admin.user.id, t0, t0 + kHour);
@@ -380,7 +387,7 @@ TEST_F(SqliteStoreTest, RenamingUserKeepsRefreshTokens) {
   EXPECT_EQ(rotate("tok", "tok2", t0 + 1).outcome, RotateOutcome::rotated);
 }
 
-TEST_F(SqliteStoreTest, DeactivationFromAnotherOrganizationRevokesNothing) {
+TEST_P(AccountsSuite, DeactivationFromAnotherOrganizationRevokesNothing) {
   auto [acme, acme_admin] = create_org("Acme", "boss@acme.test");
   auto [globex, globex_admin] = create_org("Globex", "boss@globex.test");
   const Millis t0 = now_ms();
@@ -393,7 +400,7 @@ TEST_F(SqliteStoreTest, DeactivationFromAnotherOrganizationRevokesNothing) {
   EXPECT_EQ(rotate("acme-tok", "acme-tok2", t0 + 1).outcome, RotateOutcome::rotated);
 }
 
-TEST_F(SqliteStoreTest, RevokeRefreshFamilyRequiresOwner) {
+TEST_P(AccountsSuite, RevokeRefreshFamilyRequiresOwner) {
   auto [org, admin] = create_org("Acme", "boss@acme.test");
   UserRecord agent = make_user(org.id, "agent@acme.test");
   ASSERT_TRUE(block_on(accounts().insert_user(agent)));
@@ -414,5 +421,60 @@ TEST_F(SqliteStoreTest, RevokeRefreshFamilyRequiresOwner) {
   EXPECT_EQ(rotate("admin-tok3", "admin-tok4", t0 + 3).outcome, RotateOutcome::reused);
 }
 
+// Many callers (as if on several instances) present the same refresh token at once: exactly
+// one rotates it; the rest are reuse, which revokes the family.
+TEST_P(AccountsSuite, ConcurrentRotationOfOneTokenRotatesOnce) {
+  auto [org, admin] = create_org("Acme", "boss@acme.test");
+  Millis t0 = now_ms();
+  insert_token("h0", "fam", admin.user.id, t0, t0 + kHour);
+  constexpr int kCallers = 16;
+  std::atomic<int> rotated{0}, reused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i)
+    threads.emplace_back([&, i] {
+      auto r = rotate("h0", "next-" + std::to_string(i), t0 + 1);
+      if (r.outcome == RotateOutcome::rotated) ++rotated;
+      if (r.outcome == RotateOutcome::reused) ++reused;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(rotated.load(), 1);
+  EXPECT_EQ(reused.load(), kCallers - 1);
+}
+
+TEST_P(AccountsSuite, ConcurrentRegistrationsOfOneEmailCreateOneOrganization) {
+  constexpr int kCallers = 12;
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i)
+    threads.emplace_back([&] {
+      Organization org = make_org("Race");
+      UserRecord admin = make_user(org.id, "same@race.test", Role::admin);
+      if (block_on(accounts().create_organization(org, admin))) ++created;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(block_on(accounts().count_users()), 1u);
+}
+
+TEST_P(AccountsSuite, RevokedSessionsArePolledInOrderAndExpire) {
+  Millis now = now_ms();
+  block_on(accounts().revoke_session("s1", now + kHour));
+  block_on(accounts().revoke_session("s2", now + kHour));
+  block_on(accounts().revoke_session("s1", now + 2 * kHour));  // again: kept once, later expiry
+  auto all = block_on(accounts().revoked_sessions(0, now));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].session_id, "s1");
+  EXPECT_EQ(all[0].expires_at, now + 2 * kHour);
+  EXPECT_EQ(all[1].session_id, "s2");
+  EXPECT_LT(all[0].seq, all[1].seq);
+  auto after = block_on(accounts().revoked_sessions(all[0].seq, now));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].session_id, "s2");
+  EXPECT_TRUE(block_on(accounts().revoked_sessions(0, now + 3 * kHour)).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, AccountsSuite, ::testing::ValuesIn(lms::testing::test_engines()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 }  // namespace
-}  // namespace lms::store::sqlite
+}  // namespace lms::store
