@@ -1,6 +1,10 @@
 #include "store/postgres/connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <unistd.h>
 
 #include <boost/asio/redirect_error.hpp>
@@ -125,6 +129,28 @@ Task<void> Connection::connect_poll() {
 }
 
 bool Connection::broken() const { return broken_ || PQstatus(conn_) == CONNECTION_BAD; }
+
+bool Connection::stale() {
+  if (broken()) return true;
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0) return true;
+  if (::poll(&p, 1, 0) <= 0) return false;  // nothing arrived: the usual case, one syscall
+  if (p.revents & (POLLHUP | POLLERR)) broken_ = true;
+  // A server that shut down sent its farewell (FATAL 57P01) and closed: libpq reads the
+  // message without marking the connection bad, so look past it for the end of the stream.
+  if (!broken_ && PQconsumeInput(conn_) == 0) broken_ = true;
+  while (!broken_ && !PQisBusy(conn_)) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) break;
+    PQclear(r);
+  }
+  if (!broken_) {
+    char byte;
+    ssize_t n = ::recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) broken_ = true;
+  }
+  return broken();
+}
 
 bool Connection::in_transaction() const {
   auto s = PQtransactionStatus(conn_);

@@ -110,6 +110,10 @@ class Connection {
 
   // The connection failed (server gone, protocol error): the pool drops it.
   bool broken() const;
+  // An idle connection whose server went away (restart, idle timeout) has its farewell or
+  // EOF waiting on the socket: reads it without blocking and says whether the connection
+  // is dead, so the pool drops it before a request is sent on it.
+  bool stale();
   // Inside BEGIN ... COMMIT (or an aborted transaction), as the server last said.
   bool in_transaction() const;
 

@@ -27,10 +27,16 @@ Task<Lease> Pool::acquire() {
   {
     std::lock_guard lock(mutex_);
     if (closed_) throw ApiError::unavailable("the database is closing");
-    if (!idle_.empty()) {
+    while (!idle_.empty() && !idle) {
       idle = std::move(idle_.back());
       idle_.pop_back();
-    } else if (open_ < size_) {
+      if (idle->stale()) {
+        ++reconnects_;
+        --open_;
+        idle.reset();  // closing a dead socket does not block
+      }
+    }
+    if (!idle && open_ < size_) {
       ++open_;
       open_new = true;
     }
