@@ -7,8 +7,10 @@
 // meanwhile) surfaces as a unique violation or a short count, and the transaction runs again.
 #include "store/postgres/import_store.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -119,18 +121,16 @@ class CopyLine {
 
   CopyLine& text(std::string_view v) {
     separate();
-    for (char c : v) {
-      switch (c) {
-        case '\\': out_ += "\\\\"; break;
-        case '\t': out_ += "\\t"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        default: out_ += c;
-      }
+    for (;;) {
+      auto special = v.find_first_of("\\\t\n\r");
+      out_.append(v.substr(0, special));
+      if (special == std::string_view::npos) return *this;
+      out_ += '\\';
+      out_ += v[special] == '\t' ? 't' : v[special] == '\n' ? 'n' : v[special] == '\r' ? 'r' : '\\';
+      v.remove_prefix(special + 1);
     }
-    return *this;
   }
-  CopyLine& text(const std::optional<std::string>& v) { return v ? text(*v) : null(); }
+  CopyLine& maybe(const std::optional<std::string>& v) { return v ? text(*v) : null(); }
   CopyLine& integer(std::int64_t v) {
     separate();
     out_ += std::to_string(v);
@@ -262,6 +262,7 @@ class Planner {
     known_.reserve(known_.size() + b.rows.size());
     for (std::size_t i = 0; i < known_.size(); ++i) index(i);
     plan_.rr = b.rr_position;
+    plan_.stage.reserve(b.rows.size() * 200);
   }
 
   BatchPlan run() {
@@ -337,10 +338,10 @@ class Planner {
     index(known_.size() - 1);
 
     CopyLine line(plan_.stage);
-    line.integer(ord).text("i").null(4).text(lead.id).text(lead.name).text(lead.phone).text(lead.email);
-    line.text(lead.company).text(lead.source).text(lead.status).text(assignee).text(array_literal(lead.tags));
+    line.integer(ord).text("i").null(4).text(lead.id).text(lead.name).maybe(lead.phone).maybe(lead.email);
+    line.maybe(lead.company).maybe(lead.source).text(lead.status).maybe(assignee).text(array_literal(lead.tags));
     line.text(lead.custom_json).integer(lead.version).null().integer(lead.created_at).integer(lead.updated_at);
-    line.text(lead.created_by).null().text(new_id_at(lead.created_at)).null();
+    line.maybe(lead.created_by).null().text(new_id_at(lead.created_at)).null();
   }
 
   // As fill_empty_fields on SQLite: the existing lead's empty fields that the row's own cells
@@ -390,8 +391,8 @@ class Planner {
     for (std::size_t k : filled_) {
       const KnownLead& e = known_[k];
       CopyLine line(plan_.stage);
-      line.integer(ord++).text("u").null(3).integer(e.seq).null(2).text(e.filled_phone).text(e.filled_email);
-      line.text(e.filled_company).text(e.filled_source).null(2);
+      line.integer(ord++).text("u").null(3).integer(e.seq).null(2).maybe(e.filled_phone).maybe(e.filled_email);
+      line.maybe(e.filled_company).maybe(e.filled_source).null(2);
       if (e.filled_tags)
         line.text(array_literal(*e.filled_tags));
       else
@@ -409,7 +410,7 @@ class Planner {
   }
 
   const ImportBatch& b_;
-  std::vector<KnownLead> known_;  // reserved up front: filled_tags and indexes stay valid
+  std::vector<KnownLead> known_;
   std::unordered_map<std::string, std::size_t> phones_, emails_;
   std::vector<std::size_t> filled_;  // leads this batch filled, in the order of their first fill
   BatchPlan plan_;
@@ -456,10 +457,14 @@ Writes batch_writes(const ImportBatch& b, const BatchPlan& plan) {
   return w;
 }
 
-// What makes Pool::transaction run the batch again: the plan met a concurrent write.
+// What makes Pool::transaction run the batch again (a few times): the plan met a concurrent
+// write. From the third attempt on, the batch first holds off other writers of leads (readers
+// go on) until it commits, so a stream of creates of its phones cannot make it fail.
 PgError raced() {
   return PgError("an import batch met a concurrent write to the same leads; retrying", "40001", false);
 }
+constexpr int kAttemptsBeforeLock = 2;
+constexpr const char* kHoldOffLeadWriters = "LOCK TABLE leads IN SHARE ROW EXCLUSIVE MODE";
 
 ImportBatchResult batch_result(const BatchPlan& plan) {
   ImportBatchResult result{plan.counts, plan.rr, {}};
@@ -594,7 +599,9 @@ Task<void> PgImportStore::reset_job(std::string job_id) {
 Task<ImportBatchResult> PgImportStore::apply_batch(ImportBatch batch) {
   const auto keys = batch_keys(batch);
   const bool may_fill = batch.dedupe == Dedupe::update && !batch.dry_run;
+  int attempts = 0;
   co_return co_await pool_.transaction([&](Connection& c) -> Task<ImportBatchResult> {
+    if (++attempts > kAttemptsBeforeLock && !batch.dry_run) co_await c.exec(kHoldOffLeadWriters);
     std::vector<Statement> reads;
     reads.push_back(Statement{kOrgExists, Params{param(batch.organization_id)}});
     reads.push_back(Statement{kLockJob, Params{param(batch.job_id)}});
@@ -658,7 +665,7 @@ Task<imports::RevertResult> PgImportStore::revert(std::string org_id, std::strin
     s.push_back(Statement{kRestoreFills, Params{param(job_id), param(org_id), param(now)}});
     s.push_back(Statement{kCountFills, Params{param(job_id)}});
     auto r = co_await c.pipeline(std::move(s));
-    if (r[0].rows() == 0) throw std::logic_error("revert: unknown organization");
+    if (r[0].rows() == 0) co_return result;  // as on SQLite; the org-scoped statements changed nothing
     const Touched deleted = touched(r[2], job_id, false), restored = touched(r[4], job_id, true);
     result.reverted = static_cast<std::int64_t>(deleted.size());
     result.restored = static_cast<std::int64_t>(restored.size());
