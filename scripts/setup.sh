@@ -8,6 +8,7 @@ packages=(
   libboost1.74-dev libsqlite3-dev sqlite3 libsodium-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev rapidjson-dev libsimdjson-dev
   libphonenumber-dev libpq-dev libhiredis-dev libyaml-cpp-dev
+  postgresql-15  # the tests run every suite on PostgreSQL too (scripts/pg.sh starts private servers; pg_trgm is in it)
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk procps
   prometheus  # only for promtool: the tests check /metrics with Prometheus' own parser

@@ -21,6 +21,8 @@
 
 #include <rapidjson/pointer.h>
 
+#include "support/test_databases.h"
+
 namespace lms::test {
 
 std::string make_temp_dir() {
@@ -29,19 +31,112 @@ std::string make_temp_dir() {
   return tmpl;
 }
 
+const std::string& test_engine() {
+  static const std::string engine = [] {
+    const char* e = std::getenv("LMS_TEST_ENGINE");
+    std::string name = e && *e ? e : "sqlite";
+    if (name != "sqlite" && name != "postgres")
+      throw std::runtime_error("LMS_TEST_ENGINE=" + name + ": expected sqlite or postgres");
+    return name;
+  }();
+  return engine;
+}
+
+bool on_postgres() { return test_engine() == "postgres"; }
+
+namespace {
+
+// On PostgreSQL without a server to use (LMS_TEST_POSTGRES_URL: `make test` and
+// scripts/with_postgres.sh set it), every test is reported skipped, with the reason, rather
+// than failed: a plain `ctest -R Name` in build/ then still passes on SQLite. With the URL
+// set, a server that cannot be reached fails the tests.
+class PostgresRun : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!on_postgres()) return;
+    const char* url = std::getenv("LMS_TEST_POSTGRES_URL");
+    if (!url || !*url) {
+      // gtest reports tests skipped by an environment as passed: this line is what ctest's
+      // SKIP_REGULAR_EXPRESSION (gtest_discover_tests) sees.
+      std::printf("[  SKIPPED ] LMS_TEST_ENGINE=postgres but LMS_TEST_POSTGRES_URL is not set: run `make test`, or "
+                  "scripts/with_postgres.sh ctest ...\n");
+      std::fflush(stdout);
+      GTEST_SKIP();
+    }
+  }
+};
+[[maybe_unused]] ::testing::Environment* const postgres_run = ::testing::AddGlobalTestEnvironment(new PostgresRun);
+
+// The database of each data folder. Held by the servers started on the folder and by this
+// map; the map lets go when the server that made the folder goes (forget_database), else when
+// the process ends (the map's destructor), and the last holder drops the database.
+struct Databases {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<lms::testing::TestDatabase>> by_dir;
+};
+
+Databases& databases() {
+  static Databases d;
+  return d;
+}
+
+std::string folder_key(const std::string& dir) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(dir, ec);
+  return ec ? dir : canonical.string();
+}
+
+std::shared_ptr<lms::testing::TestDatabase> database_for(const std::string& dir) {
+  std::lock_guard lock(databases().mutex);
+  auto& slot = databases().by_dir[folder_key(dir)];
+  if (!slot) slot = std::make_shared<lms::testing::TestDatabase>(test_engine(), dir);
+  return slot;
+}
+
+void forget_database(const std::string& dir) {
+  std::shared_ptr<lms::testing::TestDatabase> last;  // dropped outside the lock
+  std::lock_guard lock(databases().mutex);
+  auto it = databases().by_dir.find(folder_key(dir));
+  if (it == databases().by_dir.end()) return;
+  last = std::move(it->second);
+  databases().by_dir.erase(it);
+}
+
+}  // namespace
+
+std::string database_url(const std::string& dir) { return database_for(dir)->url(); }
+
 LmsServer::LmsServer(std::vector<std::string> extra, std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) {
     dir_ = make_temp_dir();
     own_dir_ = true;
   }
-  start(extra);
+  try {
+    database_ = database_for(dir_);
+    start(extra);
+  } catch (...) {
+    if (own_dir_) {
+      forget_database(dir_);
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+    throw;
+  }
 }
 
 void LmsServer::start(const std::vector<std::string>& extra) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> args = {LMS_BINARY, "serve", "--port", "0", "--bind", "127.0.0.1", "--db",
-                                   dir_ + "/lms.db", "--threads", "2"};
+                                   database_->url(), "--threads", "2"};
+  // SQLite spools uploads in spool/ beside its file; on PostgreSQL the folder is given, so
+  // uploads stay in the test's folder (and survive a restart on it) rather than ./data/spool.
+  bool spool_given = false;
+  for (const auto& a : extra) spool_given = spool_given || a == "--spool-dir" || a.rfind("--spool-dir=", 0) == 0;
+  if (on_postgres() && !spool_given) {
+    args.push_back("--spool-dir");
+    args.push_back(dir_ + "/spool");
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -140,7 +235,9 @@ LmsServer::~LmsServer() {
   if (status != 0 && status != -SIGKILL) ADD_FAILURE() << "lms exited with status " << status << "\n" << logs();
   if (reader_.joinable()) reader_.join();
   if (out_fd_ >= 0) close(out_fd_);
+  database_.reset();
   if (own_dir_) {
+    forget_database(dir_);  // dropped now unless another server on the folder still runs
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }

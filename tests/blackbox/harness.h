@@ -8,20 +8,41 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+namespace lms::testing {
+class TestDatabase;
+}
+
 namespace lms::test {
 
 std::string make_temp_dir();
 
+// The engine the servers of this run use: LMS_TEST_ENGINE, "sqlite" (the default) or
+// "postgres" (a fresh database per data folder on the server of LMS_TEST_POSTGRES_URL).
+const std::string& test_engine();
+bool on_postgres();
+// What `--db` takes for the data folder `dir`: <dir>/lms.db on SQLite; on PostgreSQL the URL
+// of the database of that folder, created on first use and kept for every server started on
+// the same folder (restarts, a second instance) until the folder's owner goes: the server
+// that made the folder, or the end of the test process for a folder the test made.
+std::string database_url(const std::string& dir);
+
+// For the few tests whose subject is one engine's own mechanism (the reason says which):
+// skipped, visibly, on the other engine.
+#define LMS_SQLITE_ONLY(reason) \
+  if (::lms::test::on_postgres()) GTEST_SKIP() << "SQLite only: " << reason
+
 class LmsServer {
  public:
-  // Starts `lms serve --port 0 --bind 127.0.0.1 --db <dir>/lms.db` plus `extra` arguments.
-  // With an empty `dir` a fresh temporary directory is used.
+  // Starts `lms serve --port 0 --bind 127.0.0.1 --db <database of dir>` plus `extra`
+  // arguments (database_url; on PostgreSQL also `--spool-dir <dir>/spool`, where SQLite puts
+  // its spool). With an empty `dir` a fresh temporary directory is used.
   explicit LmsServer(std::vector<std::string> extra = {}, std::string dir = {});
   ~LmsServer();
   LmsServer(const LmsServer&) = delete;
@@ -41,6 +62,7 @@ class LmsServer {
 
   std::string dir_;
   bool own_dir_ = false;
+  std::shared_ptr<lms::testing::TestDatabase> database_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::uint16_t port_ = 0;

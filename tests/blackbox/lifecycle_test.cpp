@@ -73,9 +73,15 @@ TEST(LifecycleTest, TokensSurviveARestart) {
     Client c(server.port());
     admin = register_org(c, "RestartCo");
   }
-  EXPECT_TRUE(std::filesystem::exists(dir + "/lms.secret"));
-  auto perms = std::filesystem::status(dir + "/lms.secret").permissions();
-  EXPECT_EQ(perms & std::filesystem::perms::others_read, std::filesystem::perms::none);
+  if (on_postgres()) {
+    // PostgreSQL keeps the secret in the database, for every instance on it: no file.
+    EXPECT_FALSE(std::filesystem::exists(dir + "/lms.secret"));
+  } else {
+    // SQLite keeps it beside the database file, readable by its owner alone.
+    EXPECT_TRUE(std::filesystem::exists(dir + "/lms.secret"));
+    auto perms = std::filesystem::status(dir + "/lms.secret").permissions();
+    EXPECT_EQ(perms & std::filesystem::perms::others_read, std::filesystem::perms::none);
+  }
   LmsServer again({}, dir);
   Client c(again.port());
   EXPECT_EQ(c.get("/api/auth/me", admin.access_token).status, 200);
@@ -137,7 +143,8 @@ TEST(LifecycleTest, CommandLineTools) {
   EXPECT_NE(help.find("LMS_PORT"), std::string::npos);
 
   std::string dir = make_temp_dir();
-  auto migrated = run_command(std::string(LMS_BINARY) + " migrate --db " + dir + "/lms.db", &code);
+  const std::string db = "'" + database_url(dir) + "'";  // the file, or the folder's PostgreSQL database
+  auto migrated = run_command(std::string(LMS_BINARY) + " migrate --db " + db, &code);
   EXPECT_EQ(code, 0) << migrated;
 
   Account admin;
@@ -146,15 +153,15 @@ TEST(LifecycleTest, CommandLineTools) {
     Client c(server.port());
     admin = register_org(c, "CliCo");
   }
-  auto created = run_command(std::string(LMS_BINARY) + " user create --db " + dir + "/lms.db --org " +
+  auto created = run_command(std::string(LMS_BINARY) + " user create --db " + db + " --org " +
                                  admin.organization_id + " --email CLI@Example.com --role manager --password cli-secret-1",
                              &code);
   EXPECT_EQ(code, 0) << created;
-  auto missing_org = run_command(std::string(LMS_BINARY) + " user create --db " + dir +
-                                     "/lms.db --org nope --email x@example.com --role agent",
+  auto missing_org = run_command(std::string(LMS_BINARY) + " user create --db " + db +
+                                     " --org nope --email x@example.com --role agent",
                                  &code);
   EXPECT_NE(code, 0);
-  auto bad_role = run_command(std::string(LMS_BINARY) + " user create --db " + dir + "/lms.db --org " +
+  auto bad_role = run_command(std::string(LMS_BINARY) + " user create --db " + db + " --org " +
                                   admin.organization_id + " --email y@example.com --role owner",
                               &code);
   EXPECT_NE(code, 0);

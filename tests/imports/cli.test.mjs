@@ -32,7 +32,8 @@ after(async () => {
 /** Runs `lms import ...` → {code, signal, stdout, stderr, counts (the last JSON line's object)} */
 function runImport(args, timeoutMs = 120_000) {
   return new Promise((resolve, reject) => {
-    const child = spawn(LMS_BINARY, ["import", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    // In the server's folder: with PostgreSQL, `lms import` copies the file to ./data/spool.
+    const child = spawn(LMS_BINARY, ["import", ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: server.dir });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -92,7 +93,7 @@ test("lms import: dry run, then a real import with round_robin and a source", { 
   assertCounts(real, { inserted: 8, updated: 0, duplicates: 1, invalid: 1, totalRows: 10 }, "lms import");
 
   await server.restart();
-  // Tokens survive a restart (the secret is beside the database).
+  // Tokens survive a restart (the secret is beside the database file, or in the PostgreSQL database).
   const token = admin.accessToken;
   assert.equal(await countLeads(server, token), 9, "1 existing + 8 imported (the dry run wrote nothing)");
   const imported = await listAllLeads(server, token, { source: "cli-source" });

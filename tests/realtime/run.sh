@@ -11,6 +11,14 @@ if [ -n "${LMS_BINARY:-}" ]; then
 fi
 cd "$(dirname "$0")"
 
+# LMS_TEST_ENGINE=postgres runs every server on a database of its own on the PostgreSQL server
+# of LMS_TEST_POSTGRES_URL (make test and scripts/with_postgres.sh start one); without it the
+# run is skipped (exit 77, which ctest reports as skipped).
+if [ "${LMS_TEST_ENGINE:-sqlite}" = postgres ] && [ -z "${LMS_TEST_POSTGRES_URL:-}" ]; then
+  echo "skipped: LMS_TEST_ENGINE=postgres but LMS_TEST_POSTGRES_URL is not set (run make test, or scripts/with_postgres.sh ctest ...)"
+  exit 77
+fi
+
 if [ ! -f node_modules/socket.io-client/package.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -7,10 +7,13 @@
 //   await server.restart();                            // same database folder, same port
 //   await server.cleanup();                            // SIGTERM, await exit, remove the folder
 //
-// The binary is $LMS_BINARY, or build/lms of this checkout.
+// The binary is $LMS_BINARY, or build/lms of this checkout. The engine is $LMS_TEST_ENGINE:
+// sqlite (the default, <folder>/lms.db) or postgres (a fresh database per folder on the server
+// of $LMS_TEST_POSTGRES_URL, created with psql and dropped by cleanup(); uploads then spool in
+// <folder>/spool, where SQLite puts them). `server.dbPath` is what `--db` takes either way.
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +26,53 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 20_000;
 const MAX_LOG_CHARS = 256 * 1024;
 
-// Every child still running when the test process exits is killed, so no run leaves a server behind.
+export const ENGINE = process.env.LMS_TEST_ENGINE || "sqlite";
+if (ENGINE !== "sqlite" && ENGINE !== "postgres") throw new Error(`LMS_TEST_ENGINE=${ENGINE}: expected sqlite or postgres`);
+
+// PostgreSQL: one database per data folder on the server of LMS_TEST_POSTGRES_URL (its
+// maintenance database), made and dropped with psql.
+const PSQL = existsSync("/usr/lib/postgresql/15/bin/psql") ? "/usr/lib/postgresql/15/bin/psql" : "psql";
+const databases = new Map(); // folder → database name
+
+function postgresAdmin(sql) {
+  const url = process.env.LMS_TEST_POSTGRES_URL;
+  if (!url) throw new Error("LMS_TEST_ENGINE=postgres needs LMS_TEST_POSTGRES_URL (make test and scripts/with_postgres.sh set it)");
+  execFileSync(PSQL, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** The URL `base` with its database replaced by `name`. */
+function withDatabase(base, name) {
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** What `--db` takes for `dir`: its SQLite file, or its PostgreSQL database (created on first use). */
+export function databaseFor(dir) {
+  if (ENGINE === "sqlite") return path.join(dir, "lms.db");
+  let name = databases.get(dir);
+  if (!name) {
+    name = `lms_test_${process.pid}_${databases.size}_${randomBytes(3).toString("hex")}`;
+    postgresAdmin(`CREATE DATABASE ${name}`);
+    databases.set(dir, name);
+  }
+  return withDatabase(process.env.LMS_TEST_POSTGRES_URL, name);
+}
+
+/** Drops the PostgreSQL database of `dir`, if it has one. */
+export function dropDatabaseOf(dir) {
+  const name = databases.get(dir);
+  if (!name) return;
+  databases.delete(dir);
+  try {
+    postgresAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } catch (err) {
+    process.stderr.write(`could not drop test database ${name}: ${err.message}\n`);
+  }
+}
+
+// Every child still running when the test process exits is killed, so no run leaves a server
+// behind; databases still there are dropped.
 const liveProcesses = new Set();
 process.on("exit", () => {
   for (const child of liveProcesses) {
@@ -33,6 +82,7 @@ process.on("exit", () => {
       // already gone
     }
   }
+  for (const dir of [...databases.keys()]) dropDatabaseOf(dir);
 });
 
 let uniqueCounter = 0;
@@ -75,7 +125,12 @@ export class LmsServer {
     this.env = { ...env };
     this.ownDir = !dir;
     this.dir = dir ?? mkdtempSync(path.join(tmpdir(), "lms-realtime-"));
-    this.dbPath = path.join(this.dir, "lms.db");
+    try {
+      this.dbPath = databaseFor(this.dir);
+    } catch (err) {
+      if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+      throw err;
+    }
     this.port = 0;
     this.child = null;
     this.logs = "";
@@ -97,6 +152,10 @@ export class LmsServer {
       "--bind", "127.0.0.1",
       "--db", this.dbPath,
       "--log-requests", "false",
+      // SQLite spools uploads in spool/ beside its file; PostgreSQL in the folder given.
+      ...(ENGINE === "postgres" && !this.extraArgs.some((a) => a.startsWith("--spool-dir"))
+        ? ["--spool-dir", path.join(this.dir, "spool")]
+        : []),
       ...this.extraArgs,
     ];
     const child = spawn(LMS_BINARY, args, {
@@ -219,7 +278,10 @@ export class LmsServer {
   /** Stops the server and removes its folder when the helper created it. */
   async cleanup() {
     const info = await this.stop();
-    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.ownDir) {
+      dropDatabaseOf(this.dir);
+      rmSync(this.dir, { recursive: true, force: true });
+    }
     // Under the sanitizer build, a memory error or leak found at any point fails the file.
     if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(this.logs))
       throw new Error(`lms reported a sanitizer error:\n${this.logs.slice(-4000)}`);
