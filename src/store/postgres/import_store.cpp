@@ -1,7 +1,7 @@
 // The PostgreSQL ImportStore: import jobs, their error rows and fills (the tables of migration
 // 1), and the batch write. A batch is one transaction: read the org's leads that hold the
 // batch's phones and emails (locked when dedupe=update may fill them), classify the rows in row
-// order exactly as the SQLite engine does one row at a time (plan_batch, in memory), COPY the
+// order exactly as the SQLite engine does one row at a time (Planner, in memory), COPY the
 // outcome into a per-connection staging table, and apply it with set-based statements ending
 // in the job's checkpoint. A concurrent write that invalidates the plan (a phone taken
 // meanwhile) surfaces as a unique violation or a short count, and the transaction runs again.
@@ -278,13 +278,14 @@ class Planner {
     if (known_[k].phone) phones_[*known_[k].phone] = k;
     if (known_[k].email) emails_[*known_[k].email] = k;
   }
-  std::size_t holder(const std::unordered_map<std::string, std::size_t>& by, const std::optional<std::string>& v) {
+  using Holders = std::unordered_map<std::string, std::size_t>;
+  static std::size_t holder(const Holders& by, const std::optional<std::string>& v) {
     if (!v) return kNone;
     auto it = by.find(*v);
     return it == by.end() ? kNone : it->second;
   }
   // As find_existing: the lead with the row's phone, else the one with its email.
-  std::size_t existing(const Lead& lead) {
+  std::size_t existing(const Lead& lead) const {
     auto k = holder(phones_, lead.phone);
     return k != kNone ? k : holder(emails_, lead.email);
   }
@@ -411,7 +412,7 @@ class Planner {
 
   const ImportBatch& b_;
   std::vector<KnownLead> known_;
-  std::unordered_map<std::string, std::size_t> phones_, emails_;
+  Holders phones_, emails_;
   std::vector<std::size_t> filled_;  // leads this batch filled, in the order of their first fill
   BatchPlan plan_;
 };
