@@ -105,6 +105,9 @@ Task<std::unique_ptr<Connection>> Connection::open(asio::io_context& reactor, st
   if (!raw) throw PgError("cannot allocate a PostgreSQL connection", "", true);
   std::unique_ptr<Connection> conn(new Connection(reactor, raw));
   if (PQstatus(raw) == CONNECTION_BAD) conn->fail("cannot connect to PostgreSQL");
+  // Notices ("relation already exists, skipping") would go to stderr beside the JSON log;
+  // nothing lms runs needs them.
+  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
   co_await conn->connect_poll();
   if (PQsetnonblocking(raw, 1) != 0) conn->fail("cannot make the PostgreSQL connection non-blocking");
   co_return conn;
