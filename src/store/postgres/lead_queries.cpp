@@ -305,7 +305,7 @@ const char* const kInsertLeads =
     // A batch that repeats an id inserts its first lead only: one activity per id.
     "FROM (SELECT DISTINCT ON (v.id) v.* FROM v JOIN l ON l.id = v.id ORDER BY v.id, v.ord) a ORDER BY a.ord";
 
-Params insert_leads_params(const std::string& org_id, const std::vector<Lead>& leads, const std::string& activity_type,
+Params insert_leads_params(const std::string& org_id, std::span<const Lead> leads, const std::string& activity_type,
                            const std::string& activity_data) {
   std::vector<std::string> ids, names, statuses, tags, customs, activity_ids;
   std::vector<std::optional<std::string>> phones, emails, companies, sources, assignees, creators;

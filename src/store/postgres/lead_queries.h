@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,7 +82,7 @@ Params insert_lead_params(const leads::Lead& lead, const leads::Activity& activi
 // Many leads of one organization and a `created` activity each; duplicates are skipped (the
 // first of the batch wins). Affects one row per inserted lead.
 extern const char* const kInsertLeads;
-Params insert_leads_params(const std::string& org_id, const std::vector<leads::Lead>& leads,
+Params insert_leads_params(const std::string& org_id, std::span<const leads::Lead> leads,
                            const std::string& activity_type, const std::string& activity_data);
 
 // New states of leads (by seq) and activities, in one statement. May violate the unique

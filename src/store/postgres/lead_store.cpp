@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -295,9 +296,7 @@ Task<std::int64_t> PgLeadStore::insert_leads(std::string org_id, std::vector<Lea
     if (known.rows() == 0) throw std::logic_error("insert_leads: unknown organization");
     std::int64_t inserted = 0;
     for (std::size_t from = 0; from < leads.size(); from += kSeedRowsPerStatement) {
-      auto to = std::min(leads.size(), from + kSeedRowsPerStatement);
-      std::vector<Lead> chunk(leads.begin() + static_cast<std::ptrdiff_t>(from),
-                              leads.begin() + static_cast<std::ptrdiff_t>(to));
+      std::span<const Lead> chunk(leads.data() + from, std::min(kSeedRowsPerStatement, leads.size() - from));
       auto p = q::insert_leads_params(org_id, chunk, activity_type, activity_data);
       auto r = co_await c.query(q::kInsertLeads, std::move(p));
       inserted += r.affected();
