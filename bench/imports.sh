@@ -65,6 +65,41 @@ R[load_before]=$(cut -d' ' -f1-3 /proc/loadavg)
 R[rows]=$ROWS
 R[file_bytes]=$BYTES
 
+# ---- the engine ----
+# ENGINE=postgres: each database below is a fresh PostgreSQL database on a private server
+# (scripts/pg.sh under $CACHE/pg, durable settings) or on PG_URL. BASE (import part only)
+# starts the import on a copy of an already filled database, so the cost of a growing table
+# shows: a SQLite file to copy, or a PostgreSQL template database (bench/leads.sh's
+# lms_bench_pristine_<N>, its leads in another organization: they share every index).
+ENGINE=${ENGINE:-sqlite}
+BASE=${BASE:-}
+R[engine]=$ENGINE
+R[base]=${BASE:-none}
+if [ "$ENGINE" = postgres ]; then
+  if [ -z "${PG_URL:-}" ]; then
+    PG_URL=$(bash scripts/pg.sh start "$CACHE/pg")
+    STOP_PG="bash scripts/pg.sh stop $CACHE/pg"
+  fi
+fi
+fresh_db() {  # DIR NAME [BASE]: prints what --db takes
+  if [ "$ENGINE" = postgres ]; then
+    local name=lms_bench_$2
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
+      -c "CREATE DATABASE $name${3:+ TEMPLATE $3}" >/dev/null
+    echo "${PG_URL%/*}/$name"
+  else
+    [ -z "${3:-}" ] || cp "$3" "$1/lms.db"
+    echo "$1/lms.db"
+  fi
+}
+db_bytes() {  # DB
+  if [ "$ENGINE" = postgres ]; then
+    psql -Atq "$1" -c "SELECT pg_database_size(current_database())"
+  else
+    du -cb "$1"* | tail -1 | cut -f1
+  fi
+}
+
 # ---- server helpers ----
 server=""
 sampler=""
@@ -76,9 +111,10 @@ stop_server() {
     server=""
   fi
 }
-trap stop_server EXIT
-start_server() {  # DB_PATH LOG
+trap 'stop_server; ${STOP_PG:-true} >/dev/null 2>&1' EXIT
+start_server() {  # DB LOG
   $NICE "$LMS" serve --port "$PORT" --bind 127.0.0.1 --db "$1" --token-secret "$SECRET" --log-requests false \
+    --spool-dir "$(dirname "$2")/spool" \
     --access-ttl 6h --import-max-size 4GB --import-batch-rows "$BATCH_ROWS" >"$2" 2>&1 &
   server=$!
   for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0; sleep 0.05; done
@@ -144,7 +180,8 @@ fi
 # ---- import: end to end on a fresh database ----
 if want import; then
   mkdir -p "$RUN/import"
-  start_server "$RUN/import/lms.db" "$RUN/import/server.log"
+  IMPORT_DB=$(fresh_db "$RUN/import" import "$BASE")
+  start_server "$IMPORT_DB" "$RUN/import/server.log"
   read -r TOKEN ORG < <(register)
   R[import_hwm_before_kb]=$(status_kb VmHWM)
   start_sampler "$RUN/import/memory.txt"
@@ -176,7 +213,7 @@ print("%.2f" % (p(j["finishedAt"])-p(j["startedAt"])).total_seconds())' "$RUN/im
   R[import_cpu_s]=$(echo "scale=2; ($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc)
   R[import_peak_anon_kb]=$(awk 'BEGIN {m=0} $3 > m {m=$3} END {print m}' "$RUN/import/memory.txt")
   R[import_peak_file_kb]=$(awk 'BEGIN {m=0} $4 > m {m=$4} END {print m}' "$RUN/import/memory.txt")
-  R[import_db_bytes]=$(du -cb "$RUN/import/lms.db"* | tail -1 | cut -f1)
+  R[import_db_bytes]=$(db_bytes "$IMPORT_DB")
   for k in inserted duplicates invalid; do R[expected_$k]=$(expected $k); done
   log "import: ${R[import_state]} in ${R[import_total_s]} s, ${R[import_rows_s]} rows/s"
 fi
@@ -202,7 +239,7 @@ EOF
 wrk_field() { tr ' ' '\n' <"$1" | awk -F= -v k="$2" '$1 == k {print $2}'; }
 if want latency; then
   mkdir -p "$RUN/latency"
-  DB=$RUN/latency/lms.db
+  DB=$(fresh_db "$RUN/latency" latency)
   start_server "$DB" "$RUN/latency/server.log"
   read -r TOKEN ORG < <(register)
   stop_server
