@@ -33,11 +33,6 @@ bool on_postgres();
 // that made the folder, or the end of the test process for a folder the test made.
 std::string database_url(const std::string& dir);
 
-// For the few tests whose subject is one engine's own mechanism (the reason says which):
-// skipped, visibly, on the other engine.
-#define LMS_SQLITE_ONLY(reason) \
-  if (::lms::test::on_postgres()) GTEST_SKIP() << "SQLite only: " << reason
-
 class LmsServer {
  public:
   // Starts `lms serve --port 0 --bind 127.0.0.1 --db <database of dir>` plus `extra`
