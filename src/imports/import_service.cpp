@@ -315,7 +315,7 @@ store::Task<void> ImportService::run_job(ImportJob job) {
 store::Task<ImportJob> ImportService::process(ImportJob job) {
   try {
     if (job.dry_run && job.processed_rows > 0) {  // dry runs keep no state across a restart
-      co_await store_.imports().reset_job(job.id);
+      co_await store_.imports().reset_job(job.organization_id, job.id);
       job.processed_rows = 0;
       job.counts = {};
       job.next_offset = 0;
@@ -325,7 +325,7 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
     if (job.state == "queued" || !job.total_rows) {
       auto total = static_cast<std::int64_t>(count_records(job.spool_path));
       Millis started = now_ms();
-      co_await store_.imports().start_job(job.id, total, started);
+      co_await store_.imports().start_job(job.organization_id, job.id, total, started);
       job.total_rows = total;
       if (!job.started_at) job.started_at = started;
       job.state = "running";
@@ -387,7 +387,7 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
   }
   // (Not inside the handler: a catch block cannot co_await.)
   job.finished_at = now_ms();
-  co_await store_.imports().finish_job(job.id, job.state, job.error, *job.finished_at);
+  co_await store_.imports().finish_job(job.organization_id, job.id, job.state, job.error, *job.finished_at);
   // The rows that matter later (errors, fills) are in the database; the file is done with.
   std::error_code ignored;
   std::filesystem::remove(job.spool_path, ignored);
@@ -524,7 +524,7 @@ store::Task<std::string> ImportService::errors_page(const ImportJob& job, std::i
     header_sent = true;
     co_return "row,reason," + job.header_csv + "\r\n";
   }
-  auto errors = co_await store_.imports().errors(job.id, after_row, 2000);
+  auto errors = co_await store_.imports().errors(job.organization_id, job.id, after_row, 2000);
   std::string out;
   for (const auto& e : errors) {
     out += std::to_string(e.row);

@@ -1,5 +1,7 @@
-// The storage boundary. Services talk to these interfaces only; each engine (SQLite now,
-// PostgreSQL later) implements them and is chosen once at start-up in app.cpp. Every method
+// The storage boundary. Services talk to these interfaces only; each engine (SQLite in
+// store/sqlite, PostgreSQL in store/postgres) implements them and is chosen once at start-up
+// in app.cpp, by the form of --db. The same storage suite (tests/unit/store_*_suite_test.cpp)
+// runs on every engine. Every method
 // is a coroutine: an implementation runs its blocking work on its own threads, never on
 // the caller's I/O thread. Every tenant-owned row is addressed with its organization id.
 #pragma once
@@ -94,14 +96,15 @@ struct LeadChange {
   leads::Lead next;
   std::vector<leads::Activity> activities;
 };
-// A service rule applied to the current state of a lead inside the write transaction
-// (so read-modify-write cannot race). Returns nullopt for "no change"; may throw ApiError
-// (e.g. a stale If-Match), which aborts that lead's write. Runs on the store's writer
-// thread: it must be pure computation.
+// A service rule applied to the current state of a lead inside the write transaction, so
+// read-modify-write cannot race: each engine runs it its own way (SQLite on its one writer
+// thread; PostgreSQL after SELECT ... FOR UPDATE of the row, on the caller's thread). Returns
+// nullopt for "no change"; may throw ApiError (e.g. a stale If-Match), which aborts that
+// lead's write. It must be pure computation: it may run again if the engine retries.
 using LeadMutation = std::function<std::optional<LeadChange>(const leads::Lead& current)>;
 
-// How an export renders one lead: appends it to `out`. Called on a store thread with a view
-// that is valid for that call only, so rows go from the database's buffers to the output
+// How an export renders one lead: appends it to `out`. Called (on a store thread, or on the
+// thread awaiting LeadCursor::next) with a view that is valid for that call only, so rows go from the database's buffers to the output
 // without a Lead (and its allocations) per row.
 using LeadRenderer = std::function<void(std::string& out, const leads::LeadView& lead)>;
 
@@ -159,21 +162,27 @@ class ImportStore {
                                                           int limit) = 0;
   // Jobs a stop or a crash left queued or running, oldest first.
   virtual Task<std::vector<imports::ImportJob>> unfinished_jobs() = 0;
-  virtual Task<void> start_job(std::string job_id, std::int64_t total_rows, Millis started_at) = 0;
+  // The job calls below address a job with its organization, like every tenant-owned row: a
+  // job id of another organization changes nothing and reads nothing.
+  virtual Task<void> start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
+                               Millis started_at) = 0;
   // Forgets a job's progress (counts, errors, checkpoint): dry runs start over after a restart.
-  virtual Task<void> reset_job(std::string job_id) = 0;
+  virtual Task<void> reset_job(std::string org_id, std::string job_id) = 0;
   virtual Task<imports::ImportBatchResult> apply_batch(imports::ImportBatch batch) = 0;
-  virtual Task<void> finish_job(std::string job_id, std::string state, std::optional<std::string> error,
-                                Millis finished_at) = 0;
+  virtual Task<void> finish_job(std::string org_id, std::string job_id, std::string state,
+                                std::optional<std::string> error, Millis finished_at) = 0;
   // The job's invalid and duplicate rows with row > after_row, in row order.
-  virtual Task<std::vector<imports::ImportError>> errors(std::string job_id, std::int64_t after_row, int limit) = 0;
+  virtual Task<std::vector<imports::ImportError>> errors(std::string org_id, std::string job_id, std::int64_t after_row,
+                                                         int limit) = 0;
   // Deletes the job's inserted leads unless changed since, empties the fields it filled
   // unless changed since, and marks the job reverted, in one transaction.
   virtual Task<imports::RevertResult> revert(std::string org_id, std::string job_id, std::string actor_id,
                                              Millis now) = 0;
 };
 
-// How busy the engine is right now (for health warnings).
+// How busy the engine is right now (for health warnings), in the terms of SQLite's engine;
+// PostgreSQL maps its pool onto them: readers = --db-pool, idle_readers = connections free to
+// lend, write_queue = callers waiting for a connection, reads_waited = lends that waited.
 struct StoreLoad {
   std::size_t readers = 0;
   std::size_t idle_readers = 0;
@@ -191,7 +200,7 @@ class Store {
   virtual ImportStore& imports() = 0;
   // True when the database answers a trivial query.
   virtual Task<bool> ping() = 0;
-  // The engine's name ("sqlite").
+  // The engine's name ("sqlite", "postgres"), as /readyz reports it.
   virtual std::string engine() const = 0;
   // Prometheus samples of the engine: db_pool_connections{state}, queue depths.
   virtual void write_metrics(std::string& out) = 0;
@@ -201,8 +210,8 @@ class Store {
   virtual std::size_t take_write_queue_peak() = 0;
   // Finishes queued writes and closes every connection. Idempotent.
   virtual void close() = 0;
-  // Completes the work an engine defers after a write (the search index of new rows), for
-  // tools that exit right after a bulk load.
+  // Completes the work an engine defers after a write (SQLite: the search index of new rows;
+  // PostgreSQL defers nothing), for tools that exit right after a bulk load.
   virtual Task<void> settle() = 0;
 };
 

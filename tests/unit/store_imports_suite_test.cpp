@@ -69,7 +69,7 @@ class StoreImports : public ::testing::TestWithParam<std::string> {
     j.dry_run = dry_run;
     j.created_at = now_ms() + created_tick_++;
     app::block_on(imports().create_job(j));
-    app::block_on(imports().start_job(j.id, 100, j.created_at));
+    app::block_on(imports().start_job(j.organization_id, j.id, 100, j.created_at));
     return j;
   }
 
@@ -119,7 +119,7 @@ class StoreImports : public ::testing::TestWithParam<std::string> {
   ImportJob reread(const ImportJob& j) { return *app::block_on(imports().find_job(j.organization_id, j.id)); }
   std::optional<Lead> lead(const std::string& id) { return app::block_on(store_->leads().find_lead(org_.org.id, id)); }
   std::vector<imports::ImportError> errors(const ImportJob& j) {
-    return app::block_on(imports().errors(j.id, 0, 1000));
+    return app::block_on(imports().errors(j.organization_id, j.id, 0, 1000));
   }
   std::string agent(const std::string& name) {
     accounts::UserRecord r;
@@ -180,8 +180,8 @@ TEST_P(StoreImports, BatchCountsErrorRowsAndCheckpoint) {
   EXPECT_EQ(errs[1].reason, "duplicate of an earlier row of this file");
   EXPECT_EQ(errs[1].cells_csv, "Ann again,+14155550199,ann@example.com");
   EXPECT_EQ(errs[2].row, 7);
-  EXPECT_EQ(app::block_on(imports().errors(j.id, 5, 10)).size(), 1u);
-  EXPECT_EQ(app::block_on(imports().errors(j.id, 0, 1)).size(), 1u);
+  EXPECT_EQ(app::block_on(imports().errors(j.organization_id, j.id, 5, 10)).size(), 1u);
+  EXPECT_EQ(app::block_on(imports().errors(j.organization_id, j.id, 0, 1)).size(), 1u);
 
   auto stored = reread(j);
   EXPECT_EQ(stored.processed_rows, 6);
@@ -371,7 +371,7 @@ TEST_P(StoreImports, DryRunCountsWithoutWritingLeads) {
   EXPECT_EQ(stored.processed_rows, 6);
   expect_counts(stored.counts, 1, 2, 2, 1);
 
-  app::block_on(imports().reset_job(dry.id));
+  app::block_on(imports().reset_job(dry.organization_id, dry.id));
   stored = reread(dry);
   EXPECT_EQ(stored.processed_rows, 0);
   expect_counts(stored.counts, 0, 0, 0, 0);
@@ -382,7 +382,7 @@ TEST_P(StoreImports, DryRunCountsWithoutWritingLeads) {
 
 TEST_P(StoreImports, ReopenedStoreResumesFromTheCheckpoint) {
   auto done = job();
-  app::block_on(imports().finish_job(done.id, "completed", std::nullopt, now_ms()));
+  app::block_on(imports().finish_job(done.organization_id, done.id, "completed", std::nullopt, now_ms()));
   auto j = job(Dedupe::skip, false, "round_robin");
   std::vector<std::string> agents{agent("a"), agent("b")};
   std::vector<ImportRow> rows;
@@ -405,7 +405,7 @@ TEST_P(StoreImports, ReopenedStoreResumesFromTheCheckpoint) {
   EXPECT_EQ(resumed.header_csv, "name,phone,email");
   expect_counts(resumed.counts, 3, 0, 0, 0);
 
-  app::block_on(imports().finish_job(j.id, "failed", std::string("disk full"), now_ms()));
+  app::block_on(imports().finish_job(j.organization_id, j.id, "failed", std::string("disk full"), now_ms()));
   EXPECT_TRUE(app::block_on(imports().unfinished_jobs()).empty());
   auto failed = reread(j);
   EXPECT_EQ(failed.state, "failed");
@@ -431,7 +431,7 @@ TEST_P(StoreImports, RevertDeletesUnchangedLeadsAndEmptiesUnchangedFills) {
   rows.push_back(row(6, {"Yuri", "+14155550702", "yuri@example.com"}));
   const std::string a = rows[0].lead.id, b = rows[1].lead.id, c = rows[2].lead.id;
   expect_counts(apply(j, std::move(rows)).counts, 3, 2, 0, 0);
-  app::block_on(imports().finish_job(j.id, "completed", std::nullopt, now_ms()));
+  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms()));
   touch(b);     // changed since: kept
   touch(yuri);  // changed since its fill: keeps its email
 
@@ -488,6 +488,30 @@ TEST_P(StoreImports, JobsAreScopedToTheirOrganization) {
   EXPECT_EQ(own[0].id, agents_job.id);
   EXPECT_EQ(app::block_on(imports().list_jobs(org_.org.id, std::nullopt, 1)).size(), 1u);
   EXPECT_EQ(app::block_on(imports().list_jobs(other.org.id, std::nullopt, 10)).size(), 1u);
+}
+
+// The job calls address a job with its organization: through another one, they change and
+// read nothing.
+TEST_P(StoreImports, JobCallsThroughAnotherOrganizationChangeAndReadNothing) {
+  auto other = sqlite::create_org_with_admin(store_->accounts(), "Other");
+  auto j = job();
+  std::vector<ImportRow> rows;
+  rows.push_back(row(2, {"Good", "+14155550801", std::nullopt}));
+  rows.push_back(invalid(3, "x,,", "name: required"));
+  apply(j, std::move(rows));
+  ASSERT_EQ(errors(j).size(), 1u);
+
+  app::block_on(imports().start_job(other.org.id, j.id, 999, now_ms()));
+  app::block_on(imports().reset_job(other.org.id, j.id));
+  app::block_on(imports().finish_job(other.org.id, j.id, "failed", std::string("not yours"), now_ms()));
+  EXPECT_TRUE(app::block_on(imports().errors(other.org.id, j.id, 0, 100)).empty());
+
+  auto kept = reread(j);
+  EXPECT_EQ(kept.state, "running");
+  EXPECT_EQ(kept.total_rows, 100);
+  EXPECT_FALSE(kept.error);
+  EXPECT_EQ(kept.processed_rows, 2);
+  EXPECT_EQ(errors(j).size(), 1u);
 }
 
 TEST_P(StoreImports, CellsAndValuesSurviveTabsNewlinesAndBackslashes) {

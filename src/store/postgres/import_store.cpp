@@ -575,24 +575,27 @@ Task<std::vector<ImportJob>> PgImportStore::unfinished_jobs() {
   });
 }
 
-Task<void> PgImportStore::start_job(std::string job_id, std::int64_t total_rows, Millis started_at) {
+Task<void> PgImportStore::start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
+                                    Millis started_at) {
   co_await pool_.with([&](Connection& c) -> Task<void> {
-    Params p{param(total_rows), param(started_at), param(job_id)};
+    Params p{param(total_rows), param(started_at), param(job_id), param(org_id)};
     co_await c.query(
         "UPDATE import_jobs SET state = 'running', total_rows = $1, started_at = coalesce(started_at, $2) "
-        "WHERE id = $3",
+        "WHERE id = $3 AND org_id = $4",
         std::move(p));
   });
 }
 
-Task<void> PgImportStore::reset_job(std::string job_id) {
+Task<void> PgImportStore::reset_job(std::string org_id, std::string job_id) {
   co_await pool_.transaction([&](Connection& c) -> Task<void> {
     std::vector<Statement> s;
     s.push_back(Statement{
         "UPDATE import_jobs SET processed_rows = 0, inserted = 0, updated = 0, duplicates = 0, invalid = 0, "
-        "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = $1",
-        Params{param(job_id)}});
-    s.push_back(Statement{"DELETE FROM import_errors WHERE job = $1", Params{param(job_id)}});
+        "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = $1 AND org_id = $2",
+        Params{param(job_id), param(org_id)}});
+    s.push_back(Statement{
+        "DELETE FROM import_errors WHERE job = $1 AND EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $2)",
+        Params{param(job_id), param(org_id)}});
     co_await c.pipeline(std::move(s));
   });
 }
@@ -634,19 +637,23 @@ Task<ImportBatchResult> PgImportStore::apply_batch(ImportBatch batch) {
   });
 }
 
-Task<void> PgImportStore::finish_job(std::string job_id, std::string state, std::optional<std::string> error,
-                                     Millis finished_at) {
+Task<void> PgImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
+                                     std::optional<std::string> error, Millis finished_at) {
   co_await pool_.with([&](Connection& c) -> Task<void> {
-    Params p{param(state), param(error), param(finished_at), param(job_id)};
-    co_await c.query("UPDATE import_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4", std::move(p));
+    Params p{param(state), param(error), param(finished_at), param(job_id), param(org_id)};
+    co_await c.query("UPDATE import_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4 AND org_id = $5",
+                     std::move(p));
   });
 }
 
-Task<std::vector<imports::ImportError>> PgImportStore::errors(std::string job_id, std::int64_t after_row, int limit) {
+Task<std::vector<imports::ImportError>> PgImportStore::errors(std::string org_id, std::string job_id,
+                                                              std::int64_t after_row, int limit) {
   co_return co_await pool_.with([&](Connection& c) -> Task<std::vector<imports::ImportError>> {
-    Params p{param(job_id), param(after_row), param(limit)};
+    Params p{param(job_id), param(after_row), param(limit), param(org_id)};
     auto r = co_await c.query(
-        "SELECT row, reason, cells FROM import_errors WHERE job = $1 AND row > $2 ORDER BY row LIMIT $3", std::move(p));
+        "SELECT row, reason, cells FROM import_errors WHERE job = $1 AND row > $2 "
+        "AND EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $4) ORDER BY row LIMIT $3",
+        std::move(p));
     std::vector<imports::ImportError> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back({r.integer(i, 0), r.str(i, 1), r.str(i, 2)});

@@ -18,12 +18,14 @@ class PgImportStore final : public ImportStore {
   Task<std::vector<imports::ImportJob>> list_jobs(std::string org_id, std::optional<std::string> created_by,
                                                   int limit) override;
   Task<std::vector<imports::ImportJob>> unfinished_jobs() override;
-  Task<void> start_job(std::string job_id, std::int64_t total_rows, Millis started_at) override;
-  Task<void> reset_job(std::string job_id) override;
+  Task<void> start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
+                       Millis started_at) override;
+  Task<void> reset_job(std::string org_id, std::string job_id) override;
   Task<imports::ImportBatchResult> apply_batch(imports::ImportBatch batch) override;
-  Task<void> finish_job(std::string job_id, std::string state, std::optional<std::string> error,
+  Task<void> finish_job(std::string org_id, std::string job_id, std::string state, std::optional<std::string> error,
                         Millis finished_at) override;
-  Task<std::vector<imports::ImportError>> errors(std::string job_id, std::int64_t after_row, int limit) override;
+  Task<std::vector<imports::ImportError>> errors(std::string org_id, std::string job_id, std::int64_t after_row,
+                                                 int limit) override;
   Task<imports::RevertResult> revert(std::string org_id, std::string job_id, std::string actor_id,
                                      Millis now) override;
 

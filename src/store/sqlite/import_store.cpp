@@ -165,23 +165,29 @@ Task<std::vector<ImportJob>> SqliteImportStore::unfinished_jobs() {
   });
 }
 
-Task<void> SqliteImportStore::start_job(std::string job_id, std::int64_t total_rows, Millis started_at) {
+Task<void> SqliteImportStore::start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
+                                        Millis started_at) {
   co_await engine_.write([&](Connection& c) {
-    c.prepare("UPDATE import_jobs SET state = 'running', total_rows = ?, started_at = coalesce(started_at, ?) WHERE id = ?")
+    c.prepare(
+         "UPDATE import_jobs SET state = 'running', total_rows = ?, started_at = coalesce(started_at, ?) "
+         "WHERE id = ? AND org_id = ?")
         .bind(1, total_rows)
         .bind(2, started_at)
         .bind(3, job_id)
+        .bind(4, org_id)
         .run();
   });
 }
 
-Task<void> SqliteImportStore::reset_job(std::string job_id) {
+Task<void> SqliteImportStore::reset_job(std::string org_id, std::string job_id) {
   co_await engine_.write([&](Connection& c) {
     c.prepare(
          "UPDATE import_jobs SET processed_rows = 0, inserted = 0, updated = 0, duplicates = 0, invalid = 0, "
-         "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = ?")
+         "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = ? AND org_id = ?")
         .bind(1, job_id)
+        .bind(2, org_id)
         .run();
+    if (c.changes() == 0) return;  // another organization's job: its errors stay
     c.prepare("DELETE FROM import_errors WHERE job = ?").bind(1, job_id).run();
   });
 }
@@ -318,23 +324,26 @@ Task<ImportBatchResult> SqliteImportStore::apply_batch(ImportBatch batch) {
   co_return co_await engine_.write([&](Connection& c) { return apply_rows(c, batch); });
 }
 
-Task<void> SqliteImportStore::finish_job(std::string job_id, std::string state, std::optional<std::string> error,
-                                         Millis finished_at) {
+Task<void> SqliteImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
+                                         std::optional<std::string> error, Millis finished_at) {
   co_await engine_.write([&](Connection& c) {
-    c.prepare("UPDATE import_jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?")
+    c.prepare("UPDATE import_jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND org_id = ?")
         .bind(1, state)
         .bind(2, error)
         .bind(3, finished_at)
         .bind(4, job_id)
+        .bind(5, org_id)
         .run();
   });
 }
 
-Task<std::vector<imports::ImportError>> SqliteImportStore::errors(std::string job_id, std::int64_t after_row,
-                                                                  int limit) {
+Task<std::vector<imports::ImportError>> SqliteImportStore::errors(std::string org_id, std::string job_id,
+                                                                  std::int64_t after_row, int limit) {
   co_return co_await engine_.read([&](Connection& c) {
-    auto s = c.prepare("SELECT row, reason, cells FROM import_errors WHERE job = ? AND row > ? ORDER BY row LIMIT ?");
-    s.bind(1, job_id).bind(2, after_row).bind(3, limit);
+    auto s = c.prepare(
+        "SELECT row, reason, cells FROM import_errors WHERE job = ? AND row > ? "
+        "AND EXISTS (SELECT 1 FROM import_jobs WHERE id = ? AND org_id = ?) ORDER BY row LIMIT ?");
+    s.bind(1, job_id).bind(2, after_row).bind(3, job_id).bind(4, org_id).bind(5, limit);
     std::vector<imports::ImportError> out;
     while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2)});
     return out;
