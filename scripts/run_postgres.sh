@@ -11,6 +11,19 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$1
 shift
+# As root, PostgreSQL runs as the `postgres` user, which cannot enter a checkout under /root:
+# keep its data under /var/lib/lms-pg then (one folder per checkout), and say so.
+if [ "$(id -u)" -eq 0 ] && id -u postgres >/dev/null 2>&1; then
+  wanted=$(realpath -m "$dir")
+  existing=$(dirname "$wanted")
+  while [ ! -d "$existing" ]; do existing=$(dirname "$existing"); done
+  if ! runuser -u postgres -- test -x "$existing" 2>/dev/null; then
+    dir=/var/lib/lms-pg/$(printf '%s' "$wanted" | md5sum | cut -c1-12)
+    mkdir -p /var/lib/lms-pg
+    chmod 755 /var/lib/lms-pg
+    echo "lms: the postgres user cannot reach $wanted; PostgreSQL keeps its data in $dir instead" >&2
+  fi
+fi
 bash "$here/pg.sh" start "$dir" >/dev/null || exit 1
 stop() { bash "$here/pg.sh" stop "$dir" || true; }
 trap stop EXIT
