@@ -29,6 +29,18 @@ std::string_view sort_name(SortKey sort) {
   return "-createdAt";
 }
 
+std::optional<std::string> phone_query_digits(std::string_view q) {
+  std::string digits;
+  for (char c : q) {
+    if (c >= '0' && c <= '9')
+      digits.push_back(c);
+    else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.')
+      return std::nullopt;
+  }
+  if (digits.empty()) return std::nullopt;
+  return digits;
+}
+
 void check_custom_string(std::string_view key, std::string_view value) {
   if (validate::utf8_length(value) > 2000)
     throw ApiError::validation("custom." + std::string(key), "values must be at most 2000 characters");

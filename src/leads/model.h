@@ -101,6 +101,11 @@ struct ActivityPage {
   std::optional<std::int64_t> next_before;
 };
 
+// Search: a phone-like query ("(415) 555", "+44 20": digits, spaces and + - ( ) .) searches
+// the digits of phone numbers; returns those digits, or nullopt for any other query. Every
+// engine applies this rule.
+std::optional<std::string> phone_query_digits(std::string_view q);
+
 // Changes applied to many leads at once by POST /api/leads/bulk.
 struct BulkChange {
   std::optional<std::string> status;

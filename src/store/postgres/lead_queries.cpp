@@ -54,19 +54,6 @@ std::string unescape(std::string_view raw) {
   return out;
 }
 
-// A phone-like query ("(415) 555", "+44 20") searches the digits of numbers (as on SQLite).
-std::optional<std::string> phone_digits(std::string_view q) {
-  std::string digits;
-  for (char c : q) {
-    if (c >= '0' && c <= '9')
-      digits.push_back(c);
-    else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.')
-      return std::nullopt;
-  }
-  if (digits.empty()) return std::nullopt;
-  return digits;
-}
-
 std::string escape_like(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
@@ -84,7 +71,7 @@ std::string folded(const std::string& placeholder) {
 }
 
 void append_search(Where& w, const std::string& q) {
-  std::string needle = phone_digits(q).value_or(q);
+  std::string needle = leads::phone_query_digits(q).value_or(q);
   if (validate::utf8_length(needle) >= 3) {
     w.sql += " AND l.search_doc LIKE ('%' || " + folded(w.add(escape_like(needle))) + " || '%')";
   } else {

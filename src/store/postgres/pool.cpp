@@ -42,25 +42,7 @@ Task<Lease> Pool::acquire() {
     }
   }
   if (idle) co_return Lease(this, std::move(idle));
-  if (open_new) {
-    std::exception_ptr error;
-    try {
-      auto conn = co_await Connection::open(reactor_, conninfo_);
-      co_return Lease(this, std::move(conn));
-    } catch (...) {
-      error = std::current_exception();
-    }
-    {
-      std::lock_guard lock(mutex_);
-      --open_;
-    }
-    try {
-      std::rethrow_exception(error);
-    } catch (const PgError& e) {
-      ops::LogLine("database connection failed").str("error", e.what()).warn();
-      throw ApiError::unavailable("the database is unavailable");
-    }
-  }
+  if (open_new) co_return co_await open_reserved();
   // Every connection is leased: wait for one to come back (or for a slot, if one broke).
   std::unique_ptr<Connection> handed;
   bool slot = false;
@@ -94,6 +76,10 @@ Task<Lease> Pool::acquire() {
       asio::use_awaitable);
   if (handed) co_return Lease(this, std::move(handed));
   if (!slot) throw ApiError::unavailable("the database is closing");
+  co_return co_await open_reserved();
+}
+
+Task<Lease> Pool::open_reserved() {
   std::exception_ptr error;
   try {
     auto conn = co_await Connection::open(reactor_, conninfo_);
@@ -105,7 +91,11 @@ Task<Lease> Pool::acquire() {
     std::lock_guard lock(mutex_);
     --open_;
   }
-  ops::LogLine("database connection failed").warn();
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    ops::LogLine("database connection failed").str("error", e.what()).warn();
+  }
   throw ApiError::unavailable("the database is unavailable");
 }
 

@@ -73,6 +73,8 @@ class Pool {
  private:
   friend class Lease;
   void give_back(std::unique_ptr<Connection> conn);
+  // Opens a connection in a slot already counted in open_ (released again if it fails).
+  Task<Lease> open_reserved();
 
   boost::asio::io_context& reactor_;
   std::string conninfo_;

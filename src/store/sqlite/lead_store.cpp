@@ -97,19 +97,6 @@ Statement& bind_new_lead(Statement& s, std::int64_t org, std::optional<std::int6
       .bind(15, lead.created_by);
 }
 
-// A phone-like query ("(415) 555", "+44 20") searches the digits of numbers.
-std::optional<std::string> phone_digits(std::string_view q) {
-  std::string digits;
-  for (char c : q) {
-    if (c >= '0' && c <= '9')
-      digits.push_back(c);
-    else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')' && c != '.')
-      return std::nullopt;
-  }
-  if (digits.empty()) return std::nullopt;
-  return digits;
-}
-
 // The text the substring search sees: name, email, company and the phone's digits.
 // Whether a change leaves the text search looks at (kSearchDocument in sqlite_store.cpp) as it was.
 bool same_search_text(const Lead& a, const Lead& b) {
@@ -477,7 +464,7 @@ std::optional<FilterSql> filter_sql(std::int64_t org, const leads::LeadFilter& f
     out.binds.emplace_back(*f.tag);
   }
   if (f.q && !f.q->empty()) {
-    std::string needle = phone_digits(*f.q).value_or(*f.q);
+    std::string needle = leads::phone_query_digits(*f.q).value_or(*f.q);
     if (validate::utf8_length(needle) >= 3) {
       // One FTS5 phrase, quotes doubled: the trigram index matches it as a literal substring,
       // whatever FTS or SQL syntax it contains.
