@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include "common/validate.h"
 #include "common/async.h"
@@ -312,8 +314,49 @@ store::Task<void> ImportService::run_job(ImportJob job) {
   if (!stopping_) schedule();
 }
 
+namespace {
+constexpr std::size_t kUploadPart = 4u << 20;  // bytes per part of an upload kept in the store
+}  // namespace
+
+store::Task<void> ImportService::keep_upload(const ImportJob& job) {
+  std::ifstream in(job.spool_path, std::ios::binary);
+  for (int part = 0;; ++part) {
+    std::string bytes = co_await run_on(pool_.get_executor(), [&]() {
+      std::string chunk(kUploadPart, '\0');
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.resize(static_cast<std::size_t>(in.gcount()));
+      return chunk;
+    });
+    if (bytes.empty() && part > 0) break;
+    const bool last = bytes.size() < kUploadPart;
+    if (!co_await store_.imports().keep_upload_part(job.organization_id, job.id, part, std::move(bytes))) break;
+    if (last) break;
+  }
+}
+
+store::Task<std::string> ImportService::local_upload(const ImportJob& job) {
+  if (std::filesystem::exists(job.spool_path)) co_return job.spool_path;
+  auto local = settings_.spool_dir / std::filesystem::path(job.spool_path).filename();
+  auto first = co_await store_.imports().upload_part(job.organization_id, job.id, 0);
+  if (!first) throw std::runtime_error("the import's file is gone: " + job.spool_path);
+  co_await run_on(pool_.get_executor(), [&]() {
+    std::filesystem::create_directories(settings_.spool_dir);
+    std::ofstream(local, std::ios::binary | std::ios::trunc).write(first->data(), static_cast<std::streamsize>(first->size()));
+  });
+  for (int part = 1;; ++part) {
+    auto bytes = co_await store_.imports().upload_part(job.organization_id, job.id, part);
+    if (!bytes) break;
+    co_await run_on(pool_.get_executor(), [&]() {
+      std::ofstream(local, std::ios::binary | std::ios::app).write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+    });
+  }
+  ops::LogLine("import file restored from the database").str("job_id", job.id).str("path", local.string()).info();
+  co_return local.string();
+}
+
 store::Task<ImportJob> ImportService::process(ImportJob job) {
   try {
+    job.spool_path = co_await local_upload(job);
     if (job.dry_run && job.processed_rows > 0) {  // dry runs keep no state across a restart
       co_await store_.imports().reset_job(job.organization_id, job.id);
       job.processed_rows = 0;
@@ -482,6 +525,16 @@ store::Task<ImportJob> ImportService::submit(Principal caller, Upload upload) {
   job.dry_run = *dry_run;
   job.created_at = now_ms();
   co_await store_.imports().create_job(job);
+  std::exception_ptr not_kept;
+  try {
+    co_await keep_upload(job);
+  } catch (...) {
+    not_kept = std::current_exception();
+  }
+  if (not_kept) {  // a job whose file no instance could read would only fail later
+    co_await store_.imports().finish_job(job.organization_id, job.id, "failed", std::string("the upload could not be stored"), now_ms());
+    std::rethrow_exception(not_kept);
+  }
   guard.keep = true;
   {
     std::lock_guard lock(mutex_);

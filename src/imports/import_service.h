@@ -72,6 +72,11 @@ class ImportService {
   void schedule();
   store::Task<void> run_job(ImportJob job);
   store::Task<ImportJob> process(ImportJob job);
+  // Copies the job's file into the store (where the engine keeps uploads), part by part.
+  store::Task<void> keep_upload(const ImportJob& job);
+  // When the job's file is not on this machine (another instance received it), writes the
+  // store's copy into this instance's spool; returns the path to read.
+  store::Task<std::string> local_upload(const ImportJob& job);
   void announce_batch(const ImportJob& job, const ImportBatchResult& result);
   void announce_job(realtime::EventKind kind, const ImportJob& job);
 

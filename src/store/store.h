@@ -176,6 +176,13 @@ class ImportStore {
                                                          int limit) = 0;
   // Deletes the job's inserted leads unless changed since, empties the fields it filled
   // unless changed since, and marks the job reverted, in one transaction.
+  // The uploaded file of a job, kept in the database part by part (0, 1, ...) so that any
+  // instance on the database can run or resume the job, whatever its local disk holds.
+  // Engines whose database is a local file keep nothing: keep_upload_part returns false (the
+  // spool beside the database is the only copy) and upload_part nullopt. Parts are dropped
+  // when the job finishes.
+  virtual Task<bool> keep_upload_part(std::string org_id, std::string job_id, int part, std::string bytes) = 0;
+  virtual Task<std::optional<std::string>> upload_part(std::string org_id, std::string job_id, int part) = 0;
   virtual Task<imports::RevertResult> revert(std::string org_id, std::string job_id, std::string actor_id,
                                              Millis now) = 0;
 };

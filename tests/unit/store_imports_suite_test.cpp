@@ -514,6 +514,32 @@ TEST_P(StoreImports, JobCallsThroughAnotherOrganizationChangeAndReadNothing) {
   EXPECT_EQ(errors(j).size(), 1u);
 }
 
+// PostgreSQL keeps a job's file in the database (any instance may resume the job); SQLite's
+// database is a local file and its spool beside it is the only copy, so it keeps nothing.
+TEST_P(StoreImports, UploadPartsAreKeptWhereTheEngineKeepsThem) {
+  auto j = job();
+  std::string binary("a,b\r\n\0\x01\xff\\x\n", 11);
+  std::string big(3u << 20, 'z');
+  const bool kept = app::block_on(imports().keep_upload_part(j.organization_id, j.id, 0, binary));
+  if (GetParam() == "sqlite") {
+    EXPECT_FALSE(kept);
+    EXPECT_FALSE(app::block_on(imports().upload_part(j.organization_id, j.id, 0)));
+    return;
+  }
+  ASSERT_TRUE(kept);
+  ASSERT_TRUE(app::block_on(imports().keep_upload_part(j.organization_id, j.id, 1, big)));
+  EXPECT_EQ(app::block_on(imports().upload_part(j.organization_id, j.id, 0)), binary);
+  EXPECT_EQ(app::block_on(imports().upload_part(j.organization_id, j.id, 1)), big);
+  EXPECT_FALSE(app::block_on(imports().upload_part(j.organization_id, j.id, 2)));
+
+  auto other = sqlite::create_org_with_admin(store_->accounts(), "Other");
+  EXPECT_FALSE(app::block_on(imports().upload_part(other.org.id, j.id, 0)));
+  EXPECT_FALSE(app::block_on(imports().keep_upload_part(other.org.id, j.id, 5, binary)));
+
+  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms()));
+  EXPECT_FALSE(app::block_on(imports().upload_part(j.organization_id, j.id, 0)));
+}
+
 TEST_P(StoreImports, CellsAndValuesSurviveTabsNewlinesAndBackslashes) {
   auto j = job();
   std::vector<ImportRow> rows;

@@ -640,9 +640,14 @@ Task<ImportBatchResult> PgImportStore::apply_batch(ImportBatch batch) {
 Task<void> PgImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
                                      std::optional<std::string> error, Millis finished_at) {
   co_await pool_.with([&](Connection& c) -> Task<void> {
-    Params p{param(state), param(error), param(finished_at), param(job_id), param(org_id)};
-    co_await c.query("UPDATE import_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4 AND org_id = $5",
-                     std::move(p));
+    std::vector<Statement> s;
+    s.push_back(Statement{"UPDATE import_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4 AND org_id = $5",
+                          Params{param(state), param(error), param(finished_at), param(job_id), param(org_id)}});
+    // The rows that matter later (errors, fills) are in their tables; the file is done with.
+    s.push_back(Statement{
+        "DELETE FROM import_uploads WHERE job = $1 AND EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $2)",
+        Params{param(job_id), param(org_id)}});
+    co_await c.pipeline(std::move(s));
   });
 }
 
@@ -658,6 +663,57 @@ Task<std::vector<imports::ImportError>> PgImportStore::errors(std::string org_id
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) out.push_back({r.integer(i, 0), r.str(i, 1), r.str(i, 2)});
     co_return out;
+  });
+}
+
+namespace {
+
+// bytea in the text format: \x and two hex digits per byte.
+std::string bytea_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+int hex_value(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+std::string bytea_bytes(std::string_view hex) {
+  if (hex.size() < 2 || hex.substr(0, 2) != "\\x") throw std::runtime_error("bytea not in hex format");
+  std::string out;
+  out.reserve((hex.size() - 2) / 2);
+  for (std::size_t i = 2; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(hex_value(hex[i]) << 4 | hex_value(hex[i + 1])));
+  return out;
+}
+
+}  // namespace
+
+Task<bool> PgImportStore::keep_upload_part(std::string org_id, std::string job_id, int part, std::string bytes) {
+  co_return co_await pool_.with([&](Connection& c) -> Task<bool> {
+    Params p{param(job_id), param(part), bytea_hex(bytes), param(org_id)};
+    auto r = co_await c.query(
+        "INSERT INTO import_uploads (job, part, data) SELECT $1, $2, $3::bytea "
+        "WHERE EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $4) "
+        "ON CONFLICT (job, part) DO UPDATE SET data = excluded.data",
+        std::move(p));
+    co_return r.affected() == 1;
+  });
+}
+
+Task<std::optional<std::string>> PgImportStore::upload_part(std::string org_id, std::string job_id, int part) {
+  co_return co_await pool_.with([&](Connection& c) -> Task<std::optional<std::string>> {
+    Params p{param(job_id), param(part), param(org_id)};
+    auto r = co_await c.query(
+        "SELECT u.data FROM import_uploads u JOIN import_jobs j ON j.id = u.job AND j.org_id = $3 "
+        "WHERE u.job = $1 AND u.part = $2",
+        std::move(p));
+    if (r.rows() == 0) co_return std::nullopt;
+    co_return bytea_bytes(r.text(0, 0));
   });
 }
 

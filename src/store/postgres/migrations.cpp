@@ -165,6 +165,17 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (job, lead)
       );
     )sql"},
+    {2, R"sql(
+      -- The uploaded file of an unfinished import job, in parts, so that any instance on the
+      -- database can run or resume the job (its local spool may be another machine's).
+      -- Dropped when the job finishes.
+      CREATE TABLE import_uploads (
+        job  text COLLATE "C" NOT NULL,
+        part integer NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (job, part)
+      );
+    )sql"},
 };
 
 // Any constant both engines' instances agree on: the key of the migration advisory lock.

@@ -350,6 +350,12 @@ Task<std::vector<imports::ImportError>> SqliteImportStore::errors(std::string or
   });
 }
 
+// The database is a local file: the spool beside it is the upload's only copy.
+Task<bool> SqliteImportStore::keep_upload_part(std::string, std::string, int, std::string) { co_return false; }
+Task<std::optional<std::string>> SqliteImportStore::upload_part(std::string, std::string, int) {
+  co_return std::nullopt;
+}
+
 Task<imports::RevertResult> SqliteImportStore::revert(std::string org_id, std::string job_id, std::string actor_id,
                                                       Millis now) {
   co_return co_await engine_.write([&](Connection& c) {

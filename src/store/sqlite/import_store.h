@@ -25,6 +25,8 @@ class SqliteImportStore final : public ImportStore {
                         Millis finished_at) override;
   Task<std::vector<imports::ImportError>> errors(std::string org_id, std::string job_id, std::int64_t after_row,
                                                  int limit) override;
+  Task<bool> keep_upload_part(std::string org_id, std::string job_id, int part, std::string bytes) override;
+  Task<std::optional<std::string>> upload_part(std::string org_id, std::string job_id, int part) override;
   Task<imports::RevertResult> revert(std::string org_id, std::string job_id, std::string actor_id, Millis now) override;
 
  private:
