@@ -56,12 +56,14 @@ struct IndexTuning {
   bool when_idle = true;  // tests turn it off to keep a backlog
 };
 
-class SqliteStore final : public Store, private AccountStore {
+class SqliteAccountStore;
+
+class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, int reader_threads, ReadTuning tuning = {}, IndexTuning index_tuning = {});
   ~SqliteStore() override;
 
-  AccountStore& accounts() override { return *this; }
+  AccountStore& accounts() override;
   LeadStore& leads() override;
   ImportStore& imports() override;
   Task<bool> ping() override;
@@ -79,6 +81,7 @@ class SqliteStore final : public Store, private AccountStore {
   static std::int64_t last_lead_seq(Connection& c);
 
  private:
+  friend class SqliteAccountStore;
   friend class SqliteLeadStore;
   friend class SqliteImportStore;
 
@@ -169,22 +172,6 @@ class SqliteStore final : public Store, private AccountStore {
   };
   ReaderLease borrow_reader();
 
-  Task<bool> create_organization(accounts::Organization org, accounts::UserRecord admin) override;
-  Task<std::optional<accounts::Organization>> find_organization(std::string org_id) override;
-  Task<std::optional<accounts::Organization>> update_organization(std::string org_id,
-                                                                  accounts::OrganizationPatch patch) override;
-  Task<std::optional<accounts::UserRecord>> find_user_by_email(std::string email) override;
-  Task<std::optional<accounts::User>> find_user(std::string org_id, std::string user_id) override;
-  Task<std::vector<accounts::User>> list_users(std::string org_id) override;
-  Task<bool> insert_user(accounts::UserRecord record) override;
-  Task<std::optional<accounts::User>> update_user(std::string org_id, std::string user_id,
-                                                  accounts::UserPatch patch) override;
-  Task<std::size_t> count_users() override;
-  Task<void> insert_refresh_token(RefreshTokenRow row) override;
-  Task<RotateResult> rotate_refresh_token(std::string old_hash, RefreshTokenRow replacement) override;
-  Task<std::optional<std::string>> revoke_refresh_family(std::string token_hash, std::string user_id) override;
-  Task<void> revoke_session(std::string session_id, Millis expires_at) override;
-  Task<std::vector<RevokedSession>> revoked_sessions(std::int64_t after_seq, Millis now) override;
 
   std::string path_;
   ReadTuning read_tuning_;
@@ -210,6 +197,7 @@ class SqliteStore final : public Store, private AccountStore {
   std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // guarded by readers_mutex_
   boost::asio::thread_pool readers_;
+  std::unique_ptr<SqliteAccountStore> accounts_;
   std::unique_ptr<SqliteLeadStore> leads_;
   std::unique_ptr<SqliteImportStore> imports_;
   bool closed_ = false;
