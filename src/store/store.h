@@ -78,7 +78,10 @@ class AccountStore {
   // Records that the access tokens of session `session_id` are revoked (until `expires_at`),
   // for every instance that shares the database; drops records already past their expiry.
   virtual Task<void> revoke_session(std::string session_id, Millis expires_at) = 0;
-  // Revocations recorded after `after_seq` and not yet expired at `now`, oldest first.
+  // Revocations recorded after `after_seq` and not yet expired at `now`, oldest first. An
+  // engine whose sequence values may become visible out of order (PostgreSQL, with several
+  // writers) also returns rows of the last seconds it may have returned before: callers take
+  // rows idempotently.
   virtual Task<std::vector<RevokedSession>> revoked_sessions(std::int64_t after_seq, Millis now) = 0;
 };
 

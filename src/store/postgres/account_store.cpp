@@ -234,17 +234,23 @@ Task<void> PgAccountStore::revoke_session(std::string session_id, Millis expires
     both.push_back(Statement{"DELETE FROM revoked_sessions WHERE expires_at <= $1", std::move(drop)});
     both.push_back(Statement{"INSERT INTO revoked_sessions (session_id, expires_at) VALUES ($1, $2) "
                              "ON CONFLICT (session_id) DO UPDATE SET expires_at = "
-                             "greatest(revoked_sessions.expires_at, excluded.expires_at)",
+                             "greatest(revoked_sessions.expires_at, excluded.expires_at), recorded_at = DEFAULT",
                              std::move(record)});
     co_await c.pipeline(std::move(both));
   });
 }
 
+// How far back a poll re-reads revocations it may have passed (see migration 3): far longer
+// than a revocation's transaction stays open.
+constexpr std::int64_t kRevocationRereadMs = 10'000;
+
 Task<std::vector<RevokedSession>> PgAccountStore::revoked_sessions(std::int64_t after_seq, Millis now) {
   co_return co_await pool_.with([&](Connection& c) -> Task<std::vector<RevokedSession>> {
-    Params p{param(after_seq), param(now)};
+    Params p{param(after_seq), param(now), param(kRevocationRereadMs)};
     auto r = co_await c.query(
-        "SELECT seq, session_id, expires_at FROM revoked_sessions WHERE seq > $1 AND expires_at > $2 ORDER BY seq",
+        "SELECT seq, session_id, expires_at FROM revoked_sessions "
+        "WHERE (seq > $1 OR recorded_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $3) "
+        "AND expires_at > $2 ORDER BY seq",
         std::move(p));
     std::vector<RevokedSession> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back({r.integer(i, 0), r.str(i, 1), r.integer(i, 2)});

@@ -176,6 +176,14 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (job, part)
       );
     )sql"},
+    {3, R"sql(
+      -- When a revocation was recorded, by the database's clock. A row's seq is taken before
+      -- its transaction commits, so with several instances writing, a row with a smaller seq
+      -- may become visible after one with a larger seq that a poller already passed: pollers
+      -- also re-read the rows of the last seconds (see PgAccountStore::revoked_sessions).
+      ALTER TABLE revoked_sessions
+        ADD COLUMN recorded_at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+    )sql"},
 };
 
 // Any constant both engines' instances agree on: the key of the migration advisory lock.
