@@ -17,6 +17,7 @@
 #include "auth/tokens.h"
 #include "common/ids.h"
 #include "sqlite_test_support.h"
+#include "store/postgres/postgres_store.h"
 #include "support/test_databases.h"
 
 namespace lms::store {
@@ -500,6 +501,34 @@ TEST_P(AccountsSuite, RevocationCommittedAfterALaterOneIsStillPolled) {
   bool late_seen = false;
   for (const auto& row : next) late_seen = late_seen || row.session_id == "late";
   EXPECT_TRUE(late_seen) << "a revocation committed out of seq order was missed";
+}
+
+// Instances starting together on a new PostgreSQL database: every one applies (or waits for)
+// the migrations and reads the same token secret, whoever stored it first.
+TEST_P(AccountsSuite, InstancesStartingTogetherOnANewDatabaseAllOpenAndShareOneSecret) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only: SQLite is one process's file";
+  lms::testing::TestDatabase fresh("postgres", dir_);
+  constexpr int kInstances = 4;
+  std::vector<std::string> secrets(kInstances), errors(kInstances);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kInstances; ++i)
+    threads.emplace_back([&, i] {
+      try {
+        auto store = app::open_store(fresh.url(), 1);
+        auto* pg = dynamic_cast<postgres::PostgresStore*>(store.get());
+        if (!pg) throw std::runtime_error("not the PostgreSQL engine");
+        secrets[i] = block_on(pg->shared_setting("token_secret", "proposal-" + std::to_string(i)));
+        store->close();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kInstances; ++i) {
+    EXPECT_EQ(errors[i], "") << "instance " << i;
+    EXPECT_EQ(secrets[i], secrets[0]) << "instance " << i;
+  }
+  EXPECT_EQ(secrets[0].rfind("proposal-", 0), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, AccountsSuite, ::testing::ValuesIn(lms::testing::test_engines()),

@@ -192,8 +192,11 @@ constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7301162024)
 }  // namespace
 
 Task<int> migrate(Connection& conn) {
-  co_await conn.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
+  // Under the lock too: CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator
+  // (instances starting together on a new database).
+  co_await conn.exec(std::string("BEGIN; ") + kMigrationLock +
+                     "; CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                     "applied_at bigint NOT NULL); COMMIT");
   int applied = 0;
   // An index loop: GCC 12 cannot range-for over an array inside a coroutine.
   for (std::size_t i = 0; i < std::size(kMigrations); ++i) {

@@ -111,8 +111,13 @@ Task<std::string> PostgresStore::shared_setting(std::string name, std::string pr
         "RETURNING value) "
         "SELECT value FROM ins UNION ALL SELECT value FROM shared_settings WHERE name = $1 LIMIT 1",
         std::move(p));
-    if (r.rows() == 0) throw std::runtime_error("shared setting " + name + " could not be read");
-    co_return r.str(0, 0);
+    if (r.rows() == 1) co_return r.str(0, 0);
+    // Another instance stored it between this statement's snapshot and its insert (instances
+    // starting together on a new database): read what it stored, in a fresh snapshot.
+    Params again{param(name)};
+    auto stored = co_await c.query("SELECT value FROM shared_settings WHERE name = $1", std::move(again));
+    if (stored.rows() == 0) throw std::runtime_error("shared setting " + name + " could not be read");
+    co_return stored.str(0, 0);
   });
 }
 
