@@ -168,6 +168,13 @@ Task<void> Connection::wait_readable() {
   if (ec) fail("lost the PostgreSQL connection");
 }
 
+Task<void> Connection::until_result() {
+  while (PQisBusy(conn_)) {
+    co_await wait_readable();
+    if (PQconsumeInput(conn_) == 0) fail("lost the PostgreSQL connection");
+  }
+}
+
 Task<void> Connection::flush() {
   for (;;) {
     int r = PQflush(conn_);
@@ -206,10 +213,7 @@ Task<std::vector<Result>> Connection::collect(std::size_t expected, bool pipelin
   std::size_t finished = 0;  // statements whose results ended (a null PGresult each)
   bool synced = !pipeline_mode;
   while (finished < expected || !synced) {
-    while (PQisBusy(conn_)) {
-      co_await wait_readable();
-      if (PQconsumeInput(conn_) == 0) fail("lost the PostgreSQL connection");
-    }
+    co_await until_result();
     PGresult* raw = PQgetResult(conn_);
     if (!raw) {
       ++finished;
@@ -307,29 +311,14 @@ Task<std::vector<Result>> Connection::pipeline(std::vector<Statement> statements
 Task<void> Connection::exec(std::string sql) {
   if (PQsendQuery(conn_, sql.c_str()) == 0) fail("cannot send a statement");
   co_await flush();
-  // A simple query may hold several statements: read results until the null one.
-  std::optional<PgError> first_error;
-  for (;;) {
-    while (PQisBusy(conn_)) {
-      co_await wait_readable();
-      if (PQconsumeInput(conn_) == 0) fail("lost the PostgreSQL connection");
-    }
-    PGresult* raw = PQgetResult(conn_);
-    if (!raw) break;
-    Result r(raw);
-    if (is_error(PQresultStatus(raw)) && !first_error) first_error = server_error(raw);
-  }
-  if (PQstatus(conn_) == CONNECTION_BAD) fail("lost the PostgreSQL connection");
-  if (first_error) throw *first_error;
+  // A simple query may hold several statements; their results end with one null result.
+  co_await collect(1, false);
 }
 
 Task<std::int64_t> Connection::copy_in(std::string copy_sql, std::string data) {
   if (PQsendQuery(conn_, copy_sql.c_str()) == 0) fail("cannot start COPY");
   co_await flush();
-  while (PQisBusy(conn_)) {
-    co_await wait_readable();
-    if (PQconsumeInput(conn_) == 0) fail("lost the PostgreSQL connection");
-  }
+  co_await until_result();
   PGresult* first = PQgetResult(conn_);
   if (!first) fail("COPY did not start");
   if (!is_copy_in(first)) {

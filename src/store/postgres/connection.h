@@ -122,6 +122,8 @@ class Connection {
   Task<void> connect_poll();
   Task<void> flush();
   Task<void> wait_readable();
+  // Reads until libpq has a whole result to give (PQisBusy false).
+  Task<void> until_result();
   // Reads every result of the statement(s) sent; throws the first error after draining.
   Task<std::vector<Result>> collect(std::size_t expected, bool pipeline_mode);
   Task<std::string> prepared_name(const std::string& sql, int params);

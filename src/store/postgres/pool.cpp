@@ -27,15 +27,7 @@ Task<Lease> Pool::acquire() {
   {
     std::lock_guard lock(mutex_);
     if (closed_) throw ApiError::unavailable("the database is closing");
-    while (!idle_.empty() && !idle) {
-      idle = std::move(idle_.back());
-      idle_.pop_back();
-      if (idle->stale()) {
-        ++reconnects_;
-        --open_;
-        idle.reset();  // closing a dead socket does not block
-      }
-    }
+    idle = take_idle();
     if (!idle && open_ < size_) {
       ++open_;
       open_new = true;
@@ -52,11 +44,9 @@ Task<Lease> Pool::acquire() {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         std::unique_lock lock(mutex_);
         // Re-check under the lock: a connection may have come back since.
-        if (!idle_.empty() || open_ < size_ || closed_) {
-          if (!idle_.empty()) {
-            handed = std::move(idle_.back());
-            idle_.pop_back();
-          } else if (!closed_) {
+        if (!closed_) handed = take_idle();
+        if (handed || open_ < size_ || closed_) {
+          if (!handed && !closed_) {
             ++open_;
             slot = true;
           }
@@ -97,6 +87,17 @@ Task<Lease> Pool::open_reserved() {
     ops::LogLine("database connection failed").str("error", e.what()).warn();
   }
   throw ApiError::unavailable("the database is unavailable");
+}
+
+std::unique_ptr<Connection> Pool::take_idle() {
+  while (!idle_.empty()) {
+    auto conn = std::move(idle_.back());
+    idle_.pop_back();
+    if (!conn->stale()) return conn;
+    ++reconnects_;
+    --open_;  // closing a dead socket does not block
+  }
+  return nullptr;
 }
 
 void Pool::give_back(std::unique_ptr<Connection> conn) {

@@ -73,6 +73,9 @@ class Pool {
  private:
   friend class Lease;
   void give_back(std::unique_ptr<Connection> conn);
+  // An idle connection that is still alive (dead ones are dropped on the way), or null.
+  // Caller holds mutex_.
+  std::unique_ptr<Connection> take_idle();
   // Opens a connection in a slot already counted in open_ (released again if it fails).
   Task<Lease> open_reserved();
 
