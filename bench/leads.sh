@@ -3,7 +3,9 @@
 # 50 agents, starts lms on a fresh copy of it (so leads created by an earlier run do not skew
 # this one) and runs bench/leads.py. Example: LEADS=1000000 bash bench/leads.sh
 # ONLY=search,export runs some sections only (get, pages, search, create, export).
-# ENGINE=postgres runs it on PostgreSQL (below).
+# ENGINE=postgres runs it on PostgreSQL (below). SEED_ONLY=1 stops after seeding; IN_PLACE=1 runs on
+# the seeded database itself instead of a fresh copy (for 10M leads, where a copy would not fit
+# the disk beside the other engine's: the run's creates then stay in it).
 set -euo pipefail
 # Load from one client address and one user: the rate limits would measure themselves.
 export LMS_RATE_API=off LMS_RATE_AUTH=off
@@ -36,9 +38,15 @@ if [ "$ENGINE" = postgres ]; then
     psql -q "$(db_url $PRISTINE)" -c "VACUUM ANALYZE"
     touch "$DIR/seeded"
   fi
-  psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lms_bench_run WITH (FORCE)" -c "CREATE DATABASE lms_bench_run TEMPLATE $PRISTINE"
-  psql -Atq "$(db_url lms_bench_run)" -c "SELECT pg_size_pretty(pg_database_size('lms_bench_run'))"
-  DB=$(db_url lms_bench_run)
+  [ -z "${SEED_ONLY:-}" ] || exit 0
+  RUN_DB=lms_bench_run
+  if [ -n "${IN_PLACE:-}" ]; then
+    RUN_DB=$PRISTINE
+  else
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lms_bench_run WITH (FORCE)" -c "CREATE DATABASE lms_bench_run TEMPLATE $PRISTINE"
+  fi
+  psql -Atq "$(db_url $RUN_DB)" -c "SELECT pg_size_pretty(pg_database_size('$RUN_DB'))"
+  DB=$(db_url $RUN_DB)
 else
   if [ ! -f "$DIR/seeded" ]; then
     rm -rf "$DIR" && mkdir -p "$DIR"
@@ -49,10 +57,15 @@ else
     grep -E "Maximum resident" "$DIR/seed.time" || true
     touch "$DIR/seeded"
   fi
-  rm -f "$DIR/lms.db" "$DIR/lms.db-wal" "$DIR/lms.db-shm"
-  cp "$DIR/pristine.db" "$DIR/lms.db"
-  du -sh "$DIR/lms.db"
-  DB=$DIR/lms.db
+  [ -z "${SEED_ONLY:-}" ] || exit 0
+  if [ -n "${IN_PLACE:-}" ]; then
+    DB=$DIR/pristine.db
+  else
+    rm -f "$DIR/lms.db" "$DIR/lms.db-wal" "$DIR/lms.db-shm"
+    cp "$DIR/pristine.db" "$DIR/lms.db"
+    DB=$DIR/lms.db
+  fi
+  du -sh "$DB"
 fi
 "$LMS" serve --port "$PORT" --bind 127.0.0.1 --db "$DB" --token-secret bench-secret-bench-secret-bench-secret \
   --spool-dir "$DIR/spool" >"$DIR/server.log" 2>&1 &

@@ -274,7 +274,7 @@ int serve(const ops::ServeConfig& config) {
                               s.realtime_connections = hub.connections();
                               s.requests = request_metrics.total(&s.duration_buckets);
                               s.db = store->load();
-                              s.db.write_queue_peak = store->take_write_queue_peak();
+                              s.db.queued_peak = store->take_queue_peak();
                               return s;
                             });
   health.start();

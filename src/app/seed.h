@@ -13,7 +13,6 @@ struct SeedResult {
   std::int64_t inserted = 0;
   int agents = 0;
   double seconds = 0;        // until every lead was committed (and searchable)
-  double index_seconds = 0;  // then, until the search index had caught up with them
 };
 
 // Creates `agents` agent users (all with `agent_password_hash`) and `leads` leads spread over

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -12,7 +13,10 @@ namespace lms::leads {
 namespace {
 
 constexpr std::size_t kMacBytes = 16;
-constexpr unsigned char kVersion = 1;
+// Version 2 ends positions with the lead's id (version 1, the engine's row number, is refused:
+// a client holding one starts again from the first page).
+constexpr unsigned char kVersion = 2;
+constexpr std::size_t kMaxId = 64;
 
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -49,7 +53,9 @@ std::string CursorCodec::encode(const Position& p, std::string_view org_id) cons
   payload.push_back(static_cast<char>(kVersion));
   payload.push_back(static_cast<char>(p.sort));
   put_u64(payload, static_cast<std::uint64_t>(p.number));
-  put_u64(payload, static_cast<std::uint64_t>(p.seq));
+  const std::size_t id_size = std::min(p.id.size(), kMaxId);
+  payload.push_back(static_cast<char>(id_size));
+  payload.append(p.id, 0, id_size);
   payload += p.text;
   return auth::base64url_encode(payload + mac(payload, org_id));
 }
@@ -57,7 +63,7 @@ std::string CursorCodec::encode(const Position& p, std::string_view org_id) cons
 std::optional<Position> CursorCodec::decode(std::string_view cursor, std::string_view org_id) const {
   if (cursor.empty() || cursor.size() > 2048) return std::nullopt;
   auto raw = auth::base64url_decode(cursor);
-  constexpr std::size_t kFixed = 2 + 8 + 8;
+  constexpr std::size_t kFixed = 2 + 8 + 1;
   if (!raw || raw->size() < kFixed + kMacBytes) return std::nullopt;
   std::string_view bytes(*raw);
   auto payload = bytes.substr(0, bytes.size() - kMacBytes);
@@ -70,8 +76,10 @@ std::optional<Position> CursorCodec::decode(std::string_view cursor, std::string
   Position p;
   p.sort = static_cast<SortKey>(sort);
   p.number = static_cast<std::int64_t>(get_u64(payload, 2));
-  p.seq = static_cast<std::int64_t>(get_u64(payload, 10));
-  p.text = std::string(payload.substr(kFixed));
+  const auto id_size = static_cast<unsigned char>(payload[10]);
+  if (id_size > kMaxId || payload.size() < kFixed + id_size) return std::nullopt;
+  p.id = std::string(payload.substr(kFixed, id_size));
+  p.text = std::string(payload.substr(kFixed + id_size));
   return p;
 }
 

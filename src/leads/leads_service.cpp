@@ -358,19 +358,19 @@ std::string activity_cursor_text(const std::string& lead_id) { return "activitie
 
 store::Task<ActivitiesResult> LeadsService::activities(Principal caller, std::string id, ActivitiesRequest request) {
   int limit = page_limit(request.limit);
-  std::optional<std::int64_t> before;
+  std::optional<std::string> before;
   if (request.cursor) {
     auto position = cursors_.decode(*request.cursor, caller.organization_id);
     if (!position || position->text != activity_cursor_text(id))
       throw ApiError::bad_request("cursor: not a cursor of this lead's activities");
-    before = position->seq;
+    before = position->id;
   }
   co_await get(caller, id);
   auto page = co_await store_.list_activities(caller.organization_id, id, limit, before);
   ActivitiesResult result{std::move(page.items), std::nullopt};
   if (page.next_before) {
     Position next;
-    next.seq = *page.next_before;
+    next.id = *page.next_before;
     next.text = activity_cursor_text(id);
     result.next_cursor = cursors_.encode(next, caller.organization_id);
   }

@@ -69,12 +69,14 @@ struct LeadFilter {
   std::optional<Millis> created_to;
 };
 
-// Where the previous page ended: the sort key of its last row and that row's tie-breaker.
+// Where the previous page ended: the sort key of its last row and that row's id, which breaks
+// ties (ids are unique and time-ordered). Only what every engine has, so a position means the
+// same on any engine and any instance.
 struct Position {
   SortKey sort = SortKey::created_desc;
   std::int64_t number = 0;  // created_at / updated_at
   std::string text;         // name
-  std::int64_t seq = 0;     // the store's unique, insertion-ordered row key
+  std::string id;           // the lead's id
 };
 
 struct LeadQuery {
@@ -84,6 +86,7 @@ struct LeadQuery {
   std::optional<Position> after;
 };
 
+// A lead with the engine's own row key (stores only: it never leaves the engine).
 struct LeadRow {
   Lead lead;
   std::int64_t seq = 0;
@@ -94,11 +97,12 @@ struct LeadPage {
   std::optional<Position> next;  // absent on the last page
 };
 
-// One page of a lead's timeline, newest first; `next_before` is the store's key of the last
-// activity on the page when more follow.
+// One page of a lead's timeline, newest first (by activity id: ids are time-ordered, and
+// increase within a millisecond too); `next_before` is the id of the last activity on the page
+// when more follow.
 struct ActivityPage {
   std::vector<Activity> items;
-  std::optional<std::int64_t> next_before;
+  std::optional<std::string> next_before;
 };
 
 // Search: a phone-like query ("(415) 555", "+44 20": digits, spaces and + - ( ) .) searches

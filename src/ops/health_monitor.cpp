@@ -89,7 +89,7 @@ asio::awaitable<void> HealthMonitor::run() {
   auto summary_at = Clock::now() + settings_.summary_interval;
   auto previous = sample_();
   auto previous_at = Clock::now();
-  std::uint64_t last_reads_waited = previous.db.reads_waited;
+  std::uint64_t last_reads_waited = previous.db.waits;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -121,18 +121,18 @@ asio::awaitable<void> HealthMonitor::run() {
     auto s = sample_();
     // Saturated: writes queued behind the threshold at some moment of the last period (the
     // peak, not a sample: a sample taken between two bursts would see an empty queue).
-    if (std::max(s.db.write_queue, s.db.write_queue_peak) >= settings_.write_queue_warning && due(queue_warned, now))
+    if (std::max(s.db.queued, s.db.queued_peak) >= settings_.write_queue_warning && due(queue_warned, now))
       LogLine("database writer saturated")
-          .num("write_queue", static_cast<std::int64_t>(s.db.write_queue))
-          .num("write_queue_peak", static_cast<std::int64_t>(s.db.write_queue_peak))
+          .num("write_queue", static_cast<std::int64_t>(s.db.queued))
+          .num("write_queue_peak", static_cast<std::int64_t>(s.db.queued_peak))
           .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
           .warn();
     // Saturated: reads queued for a reader during the last second.
-    const auto waited = s.db.reads_waited - last_reads_waited;
-    last_reads_waited = s.db.reads_waited;
+    const auto waited = s.db.waits - last_reads_waited;
+    last_reads_waited = s.db.waits;
     if (waited > 0 && due(readers_warned, now))
       LogLine("database readers all busy")
-          .num("readers", static_cast<std::int64_t>(s.db.readers))
+          .num("readers", static_cast<std::int64_t>(s.db.workers))
           .num("reads_waited_last_second", static_cast<std::int64_t>(waited))
           .warn();
 
@@ -144,8 +144,8 @@ asio::awaitable<void> HealthMonitor::run() {
           .real("requests_per_s", rate)
           .real("p95_ms_at_most", p95_seconds(previous, s) * 1000)
           .num("sockets", s.realtime_connections)
-          .num("write_queue", static_cast<std::int64_t>(s.db.write_queue))
-          .num("busy_readers", static_cast<std::int64_t>(s.db.readers - std::min(s.db.idle_readers, s.db.readers)))
+          .num("write_queue", static_cast<std::int64_t>(s.db.queued))
+          .num("busy_readers", static_cast<std::int64_t>(s.db.workers - std::min(s.db.idle_workers, s.db.workers)))
           .num("max_lag_ms", max_lag_since_summary)
           .num("rss_bytes", rss)
           .info();

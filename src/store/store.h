@@ -146,10 +146,10 @@ class LeadStore {
   // activity of `activity_type` with `activity_data`. Returns how many were inserted.
   virtual Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads,
                                           std::string activity_type, std::string activity_data) = 0;
-  // A page of the lead's activities, newest first, older than `before` (a key from an earlier
-  // page's next_before) when given.
+  // A page of the lead's activities, newest first (descending id), older than `before` (an
+  // earlier page's next_before, an activity id) when given.
   virtual Task<leads::ActivityPage> list_activities(std::string org_id, std::string lead_id, int limit,
-                                                    std::optional<std::int64_t> before) = 0;
+                                                    std::optional<std::string> before) = 0;
 };
 
 // Durable CSV import jobs. A batch commits its rows (leads, activities, error rows) together
@@ -190,16 +190,17 @@ class ImportStore {
                                              Millis now) = 0;
 };
 
-// How busy the engine is right now (for health warnings), in the terms of SQLite's engine;
-// PostgreSQL maps its pool onto them: readers = --db-pool, idle_readers = connections free to
-// lend, write_queue = callers waiting for a connection, reads_waited = lends that waited.
+// How busy the engine is right now, for the health monitor, in terms every engine has: the
+// workers that run statements and the work queued for them. What each engine means by them
+// (SQLite: reader threads and its one writer's queue; PostgreSQL: pooled connections and the
+// callers waiting for one) and its other figures are in its own write_metrics.
 struct StoreLoad {
-  std::size_t readers = 0;
-  std::size_t idle_readers = 0;
-  std::size_t write_queue = 0;
-  // The deepest the write queue was since the previous take_write_queue_peak() (0 from load()).
-  std::size_t write_queue_peak = 0;
-  std::uint64_t reads_waited = 0;  // since start: reads that found every reader taken
+  std::size_t workers = 0;
+  std::size_t idle_workers = 0;
+  std::size_t queued = 0;  // statements (or transactions) waiting for a worker
+  // The most that were queued since the previous take_queue_peak() (0 from load()).
+  std::size_t queued_peak = 0;
+  std::uint64_t waits = 0;  // since start: statements that found every worker busy
 };
 
 class Store {
@@ -215,14 +216,12 @@ class Store {
   // Prometheus samples of the engine: db_pool_connections{state}, queue depths.
   virtual void write_metrics(std::string& out) = 0;
   virtual StoreLoad load() = 0;
-  // The deepest the write queue has been since the previous call, which starts a new period:
-  // the health monitor's saturation signal (a sampled depth misses bursts between samples).
-  virtual std::size_t take_write_queue_peak() = 0;
-  // Finishes queued writes and closes every connection. Idempotent.
+  // The most that were queued since the previous call, which starts a new period: the health
+  // monitor's saturation signal (a sampled depth misses bursts between samples).
+  virtual std::size_t take_queue_peak() = 0;
+  // Finishes queued writes and the work an engine defers after a write (SQLite: the search
+  // index of new rows), then closes every connection. Idempotent.
   virtual void close() = 0;
-  // Completes the work an engine defers after a write (SQLite: the search index of new rows;
-  // PostgreSQL defers nothing), for tools that exit right after a bulk load.
-  virtual Task<void> settle() = 0;
 };
 
 }  // namespace lms::store

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/ids.h"
@@ -70,6 +71,43 @@ TEST(Ids, ManyConsecutiveMillisecondsSortInOrder) {
     ASSERT_LT(previous, id) << ms;
     previous = id;
   }
+}
+
+// A lead's timeline is ordered by activity id: ids made one after the other for the same
+// millisecond (one request's activities) must increase.
+TEST(Ids, IdsOfOneMillisecondIncreaseInOrderOfMaking) {
+  const Millis now = now_ms();
+  std::string previous = new_id_at(now);
+  for (int i = 0; i < 20'000; ++i) {
+    auto id = new_id_at(now);
+    ASSERT_LT(previous, id) << i;
+    previous = id;
+  }
+}
+
+TEST(Ids, IdsFromManyThreadsAreUniqueAndEachThreadsIncrease) {
+  std::vector<std::vector<std::string>> made(4);
+  std::vector<std::thread> threads;
+  for (auto& out : made)
+    threads.emplace_back([&out] {
+      for (int i = 0; i < 5'000; ++i) out.push_back(new_id());
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& out : made) {
+    EXPECT_TRUE(std::is_sorted(out.begin(), out.end()));
+    all.insert(out.begin(), out.end());
+  }
+  EXPECT_EQ(all.size(), 20'000u);
+}
+
+TEST(Ids, AFutureIdDoesNotMoveTheClock) {
+  new_id_at(now_ms() + 86'400'000);
+  Millis before = now_ms();
+  auto id = new_id();
+  std::string hex = id.substr(0, 8) + id.substr(9, 4);
+  EXPECT_GE(static_cast<Millis>(std::stoull(hex, nullptr, 16)), before);
+  EXPECT_LE(static_cast<Millis>(std::stoull(hex, nullptr, 16)), now_ms());
 }
 
 }  // namespace

@@ -233,19 +233,19 @@ constexpr std::string_view kOrg = "0190f3a0-0000-7000-8000-000000000001";
 constexpr std::string_view kOtherOrg = "0190f3a0-0000-7000-8000-000000000002";
 
 bool same(const Position& a, const Position& b) {
-  return a.sort == b.sort && a.number == b.number && a.text == b.text && a.seq == b.seq;
+  return a.sort == b.sort && a.number == b.number && a.text == b.text && a.id == b.id;
 }
 
 TEST(CursorCodec, RoundTripsEverySort) {
   CursorCodec codec(kSecret);
   std::vector<Position> positions = {
-      {SortKey::created_desc, 1767225600123, "", 42},
-      {SortKey::created_asc, 0, "", 1},
-      {SortKey::updated_desc, 1767225600999, "", 9007199254740993},
-      {SortKey::updated_asc, -5, "", 0},
-      {SortKey::name_asc, 0, "Zo\xc3\xab \"O'Brien\", 50% off_", 7},
-      {SortKey::name_asc, 0, std::string("nul\0byte", 8), 8},
-      {SortKey::name_asc, 0, std::string(300, 'n'), 1234567},
+      {SortKey::created_desc, 1767225600123, "", "0190f3a0-0000-7000-8000-0000000000aa"},
+      {SortKey::created_asc, 0, "", "0190f3a0-0000-7000-8000-0000000000ab"},
+      {SortKey::updated_desc, 1767225600999, "", "019c0000-ffff-7fff-bfff-ffffffffffff"},
+      {SortKey::updated_asc, -5, "", ""},
+      {SortKey::name_asc, 0, "Zo\xc3\xab \"O'Brien\", 50% off_", "0190f3a0-0000-7000-8000-000000000007"},
+      {SortKey::name_asc, 0, std::string("nul\0byte", 8), "0190f3a0-0000-7000-8000-000000000008"},
+      {SortKey::name_asc, 0, std::string(300, 'n'), "0190f3a0-0000-7000-8000-000001234567"},
   };
   for (const auto& p : positions) {
     auto cursor = codec.encode(p, kOrg);
@@ -256,7 +256,7 @@ TEST(CursorCodec, RoundTripsEverySort) {
         << cursor;
     auto back = codec.decode(cursor, kOrg);
     ASSERT_TRUE(back.has_value()) << sort_name(p.sort);
-    EXPECT_TRUE(same(*back, p)) << sort_name(p.sort) << " " << back->text << " " << back->number << " " << back->seq;
+    EXPECT_TRUE(same(*back, p)) << sort_name(p.sort) << " " << back->text << " " << back->number << " " << back->id;
   }
   // The same secret in another codec instance (another server process) reads it too.
   CursorCodec twin(kSecret);
@@ -265,7 +265,7 @@ TEST(CursorCodec, RoundTripsEverySort) {
 
 TEST(CursorCodec, EveryTamperedByteIsRefused) {
   CursorCodec codec(kSecret);
-  Position p{SortKey::name_asc, 0, "Alice", 17};
+  Position p{SortKey::name_asc, 0, "Alice", "0190f3a0-0000-7000-8000-000000000017"};
   auto cursor = codec.encode(p, kOrg);
   auto raw = auth::base64url_decode(cursor);
   ASSERT_TRUE(raw.has_value());
@@ -288,7 +288,7 @@ TEST(CursorCodec, EveryTamperedByteIsRefused) {
 
 TEST(CursorCodec, AnotherOrganizationOrSecretIsRefused) {
   CursorCodec codec(kSecret);
-  Position p{SortKey::created_desc, 1767225600123, "", 42};
+  Position p{SortKey::created_desc, 1767225600123, "", "0190f3a0-0000-7000-8000-000000000042"};
   auto cursor = codec.encode(p, kOrg);
   EXPECT_TRUE(codec.decode(cursor, kOrg).has_value());
   EXPECT_FALSE(codec.decode(cursor, kOtherOrg).has_value());
@@ -307,7 +307,7 @@ TEST(CursorCodec, GarbageIsRefused) {
   EXPECT_FALSE(codec.decode(std::string(5000, 'A'), kOrg).has_value());
   EXPECT_FALSE(codec.decode(auth::base64url_encode(std::string(64, '\0')), kOrg).has_value());
   // Trailing junk after a valid cursor must not crash the decoder.
-  auto cursor = codec.encode(Position{SortKey::created_asc, 1, "", 1}, kOrg);
+  auto cursor = codec.encode(Position{SortKey::created_asc, 1, "", "0190f3a0-0000-7000-8000-000000000001"}, kOrg);
   (void)codec.decode(cursor + "==", kOrg);
   (void)codec.decode(cursor + "\n", kOrg);
 }

@@ -202,6 +202,22 @@ TEST_P(StoreImports, BatchCountsErrorRowsAndCheckpoint) {
   EXPECT_EQ(activities.items[0].type, "imported");
   EXPECT_EQ(activities.items[0].actor_id, org_.admin_id);
   EXPECT_EQ(activities.items[0].data_json, "{\"importId\":\"" + j.id + "\"}");
+  // The job's one entry, shown on the lead's timeline with the lead's id and creation time; it
+  // stays the oldest entry, and timeline pages reach it.
+  EXPECT_EQ(activities.items[0].id, ann);
+  EXPECT_EQ(activities.items[0].created_at, inserted->created_at);
+  leads::Activity note{new_id(), ann, "note", org_.admin_id, "{\"body\":\"called\"}", now_ms()};
+  app::block_on(store_->leads().insert_activity(org_.org.id, note));
+  auto first = app::block_on(store_->leads().list_activities(org_.org.id, ann, 1, std::nullopt));
+  ASSERT_EQ(first.items.size(), 1u);
+  EXPECT_EQ(first.items[0].id, note.id);
+  ASSERT_TRUE(first.next_before);
+  auto second = app::block_on(store_->leads().list_activities(org_.org.id, ann, 1, first.next_before));
+  ASSERT_EQ(second.items.size(), 1u);
+  EXPECT_EQ(second.items[0].type, "imported");
+  EXPECT_FALSE(second.next_before);
+  // Under another organization's id the timeline is empty.
+  EXPECT_TRUE(app::block_on(store_->leads().list_activities(new_id(), ann, 10, std::nullopt)).items.empty());
 
   // A second batch: rows of the first are earlier rows of this file too; counts add up.
   std::vector<ImportRow> more;

@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "leads/seed.h"
 #include "sqlite_test_support.h"
+#include "store/sqlite/sqlite_store.h"
 #include "support/test_databases.h"
 
 namespace lms::store {
@@ -126,7 +127,7 @@ class LeadsSuite : public ::testing::TestWithParam<std::string> {
 
   std::vector<Activity> all_activities(const std::string& lead_id, const std::string& org = "") {
     std::vector<Activity> out;
-    std::optional<std::int64_t> before;
+    std::optional<std::string> before;
     for (int pages = 0; pages < 100; ++pages) {
       auto page = block_on(leads().list_activities(org.empty() ? org_ : org, lead_id, 7, before));
       out.insert(out.end(), page.items.begin(), page.items.end());
@@ -164,6 +165,12 @@ class LeadsSuite : public ::testing::TestWithParam<std::string> {
     auto ids = ids_of(walk(f, SortKey::name_asc));
     EXPECT_EQ(block_on(leads().count_leads(org_, f)), static_cast<std::int64_t>(ids.size())) << q;
     return ids;
+  }
+
+  // Searches read unindexed rows too; this brings SQLite's deferred search index up to date so
+  // the indexed path is the one tested. Other engines defer nothing.
+  void settle_search() {
+    if (auto* sqlite = dynamic_cast<sqlite::SqliteStore*>(store_.get())) block_on(sqlite->settle());
   }
 
   fs::path dir_;
@@ -568,7 +575,7 @@ TEST_P(LeadsSuite, SearchTakesHostileStringsLiterally) {
   upper.company = "Große Straße";
   ASSERT_EQ(insert(upper).outcome, WriteOutcome::ok);
   Lead plain = create("Plain Jane", "+442079460000", "jane.doe@example.org");
-  block_on(store_->settle());  // SQLite: new rows into the search index
+  settle_search();
 
   EXPECT_EQ(search("%"), std::vector<std::string>{pct.id});
   EXPECT_EQ(search("0% p"), std::vector<std::string>{pct.id});
@@ -598,7 +605,7 @@ TEST_P(LeadsSuite, SearchTakesHostileStringsLiterally) {
   EXPECT_TRUE(search("+1 999").empty());
   // Other organizations' leads are never hits.
   ASSERT_EQ(insert(make_lead("100% Other", std::nullopt, std::nullopt, other_org_)).outcome, WriteOutcome::ok);
-  block_on(store_->settle());
+  settle_search();
   EXPECT_EQ(search("100%"), std::vector<std::string>{pct.id});
 }
 
@@ -682,7 +689,7 @@ TEST_P(LeadsSuite, ActivitiesComeNewestFirstPageByPage) {
     block_on(leads().insert_activity(org_, Activity{new_id(), l.id, "note", admin_,
                                                     "{\"i\":" + std::to_string(i) + "}", kT0 + i}));
   std::vector<std::string> data;
-  std::optional<std::int64_t> before;
+  std::optional<std::string> before;
   int pages = 0;
   for (;; ++pages) {
     auto page = block_on(leads().list_activities(org_, l.id, 6, before));

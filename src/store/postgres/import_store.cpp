@@ -155,8 +155,8 @@ class CopyLine {
 
 // ---- the staging table and the statements that apply it ----
 
-// One row per outcome. kind 'e': an error row (row, reason, cells); 'i': an inserted lead and
-// its `imported` activity; 'f': the `updated` activity of one fill; 'u': a filled lead's final
+// One row per outcome. kind 'e': an error row (row, reason, cells); 'i': an inserted lead (its
+// `imported` timeline entry is the job's, read with the timeline: no row per lead); 'f': the `updated` activity of one fill; 'u': a filled lead's final
 // state (the fields this batch filled, its version before and after, the last fill's fields).
 constexpr const char* kCreateStage =
     "SET LOCAL client_min_messages = warning; "
@@ -196,9 +196,8 @@ constexpr const char* kRecordFills =
     "ON CONFLICT (job, lead) DO UPDATE SET fields = EXCLUDED.fields, version = EXCLUDED.version";
 constexpr const char* kInsertActivities =
     "INSERT INTO activities (id, org, lead_id, type, actor_id, data, created_at) "
-    "SELECT activity_id, $1::text, lead_id, CASE kind WHEN 'i' THEN 'imported' ELSE 'updated' END, $2::text, "
-    "coalesce(activity_data, $3::text), CASE kind WHEN 'i' THEN created_at ELSE updated_at END "
-    "FROM import_stage WHERE kind IN ('i', 'f') ORDER BY ord";
+    "SELECT activity_id, $1::text, lead_id, 'updated', $2::text, activity_data, updated_at "
+    "FROM import_stage WHERE kind = 'f' ORDER BY ord";
 // The last error of a row number wins, as INSERT OR REPLACE does on SQLite.
 constexpr const char* kRecordErrors =
     "INSERT INTO import_errors (job, row, reason, cells) "
@@ -329,7 +328,6 @@ class Planner {
     ++plan_.counts.inserted;
     ++plan_.by_assignee[assignee.value_or("")].inserted;
     ++plan_.inserts;
-    ++plan_.activities;
     KnownLead mine;
     mine.id = lead.id;
     mine.import_id = b_.job_id;
@@ -342,7 +340,7 @@ class Planner {
     line.integer(ord).text("i").null(4).text(lead.id).text(lead.name).maybe(lead.phone).maybe(lead.email);
     line.maybe(lead.company).maybe(lead.source).text(lead.status).maybe(assignee).text(array_literal(lead.tags));
     line.text(lead.custom_json).integer(lead.version).null().integer(lead.created_at).integer(lead.updated_at);
-    line.maybe(lead.created_by).null().text(new_id_at(lead.created_at)).null();
+    line.maybe(lead.created_by).null(3);
   }
 
   // As fill_empty_fields on SQLite: the existing lead's empty fields that the row's own cells
@@ -448,8 +446,7 @@ Writes batch_writes(const ImportBatch& b, const BatchPlan& plan) {
     w.add(kRecordFills, Params{param(b.job_id)});
   }
   if (plan.activities > 0)
-    w.add(kInsertActivities, Params{param(b.organization_id), param(b.actor_id), param(import_data(b.job_id))},
-          plan.activities);
+    w.add(kInsertActivities, Params{param(b.organization_id), param(b.actor_id)}, plan.activities);
   if (plan.errors > 0) w.add(kRecordErrors, Params{param(b.job_id)});
   const ImportCounts& n = plan.counts;
   w.add(kCheckpoint, Params{param(static_cast<std::int64_t>(b.rows.size())), param(n.inserted), param(n.updated),

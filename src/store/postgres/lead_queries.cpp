@@ -86,10 +86,10 @@ bool descending(SortKey sort) { return sort == SortKey::created_desc || sort == 
 const char* sort_columns(SortKey sort) {
   switch (sort) {
     case SortKey::created_desc:
-    case SortKey::created_asc: return "(l.created_at, l.seq)";
+    case SortKey::created_asc: return "(l.created_at, l.id)";
     case SortKey::updated_desc:
-    case SortKey::updated_asc: return "(l.updated_at, l.seq)";
-    case SortKey::name_asc: return "(l.name, l.seq)";
+    case SortKey::updated_asc: return "(l.updated_at, l.id)";
+    case SortKey::name_asc: return "(l.name, l.id)";
   }
   return "";
 }
@@ -195,7 +195,7 @@ leads::LeadRow read_lead(const Result& r, int row, const std::string& org_id) {
 }
 
 leads::Position position_of(const Result& r, int row, SortKey sort) {
-  leads::Position at{sort, 0, {}, r.integer(row, Col::seq)};
+  leads::Position at{sort, 0, {}, r.str(row, Col::id)};
   switch (sort) {
     case SortKey::name_asc: at.text = r.str(row, Col::name); break;
     case SortKey::updated_desc:
@@ -234,17 +234,17 @@ void append_after(Where& w, const leads::Position& after) {
   w.sql += sort_columns(after.sort);
   w.sql += descending(after.sort) ? " < (" : " > (";
   w.sql += after.sort == SortKey::name_asc ? w.add(after.text) : w.add(param(after.number));
-  w.sql += ", " + w.add(param(after.seq)) + ")";
+  w.sql += ", " + w.add(after.id) + ")";
 }
 
 const char* order_by(SortKey sort) {
   // name is a "C" column: byte order, as on SQLite.
   switch (sort) {
-    case SortKey::created_desc: return " ORDER BY l.created_at DESC, l.seq DESC";
-    case SortKey::created_asc: return " ORDER BY l.created_at, l.seq";
-    case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.seq DESC";
-    case SortKey::updated_asc: return " ORDER BY l.updated_at, l.seq";
-    case SortKey::name_asc: return " ORDER BY l.name, l.seq";
+    case SortKey::created_desc: return " ORDER BY l.created_at DESC, l.id DESC";
+    case SortKey::created_asc: return " ORDER BY l.created_at, l.id";
+    case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.id DESC";
+    case SortKey::updated_asc: return " ORDER BY l.updated_at, l.id";
+    case SortKey::name_asc: return " ORDER BY l.name, l.id";
   }
   return "";
 }

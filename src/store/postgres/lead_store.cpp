@@ -1,6 +1,6 @@
 // The PostgreSQL lead store: each call leases a pooled connection, or runs one transaction,
 // for the statements of lead_queries.h. The answers are the SQLite store's, row for row:
-// the same filters, sorts and keyset positions (seq breaks ties), the same search text and
+// the same filters, sorts and keyset positions (the id breaks ties), the same search text and
 // duplicate outcomes. Nothing is cached here; other instances may share the database.
 #include "store/postgres/lead_store.h"
 
@@ -260,7 +260,7 @@ Task<leads::LeadPage> PgLeadStore::list_leads(std::string org_id, leads::LeadQue
   const int take = std::min(r.rows(), std::max(query.limit, 0));
   for (int i = 0; i < take; ++i) page.items.push_back(std::move(q::read_lead(r, i, org_id).lead));
   if (r.rows() > take)
-    page.next = take > 0 ? q::position_of(r, take - 1, query.sort) : leads::Position{query.sort, 0, {}, 0};
+    page.next = take > 0 ? q::position_of(r, take - 1, query.sort) : leads::Position{query.sort, 0, {}, {}};
   co_return page;
 }
 
@@ -306,22 +306,28 @@ Task<std::int64_t> PgLeadStore::insert_leads(std::string org_id, std::vector<Lea
 }
 
 Task<leads::ActivityPage> PgLeadStore::list_activities(std::string org_id, std::string lead_id, int limit,
-                                                       std::optional<std::int64_t> before) {
+                                                       std::optional<std::string> before) {
   leads::ActivityPage page;
   if (!q::is_storable(lead_id)) co_return page;
   // One row past the page tells whether another page follows.
   auto r = co_await pool_.with([&](Connection& c) -> Task<Result> {
-    Params p{param(lead_id), param(org_id), param(before.value_or(std::numeric_limits<std::int64_t>::max())),
-             param(static_cast<std::int64_t>(limit) + 1)};
+    Params p{param(lead_id), param(org_id), param(before.value_or("~")), param(static_cast<std::int64_t>(limit) + 1)};
+    // The activity rows and the `imported` entry of the job that imported the lead (one per
+    // job, shown with the lead's id and creation time), newest first by id ("~" sorts after
+    // every id).
     co_return co_await c.query(
-        "SELECT id, lead_id, type, actor_id, data, created_at, seq FROM activities "
-        "WHERE lead_id = $1 AND org = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+        "SELECT id, lead_id, type, actor_id, data, created_at FROM activities "
+        "WHERE lead_id = $1 AND org = $2 AND id < $3 "
+        "UNION ALL "
+        "SELECT l.id, l.id, 'imported', j.created_by, '{\"importId\":\"' || l.import_id || '\"}', l.created_at "
+        "FROM leads l JOIN import_jobs j ON j.id = l.import_id WHERE l.id = $1 AND l.org = $2 AND l.id < $3 "
+        "ORDER BY 1 DESC LIMIT $4",
         std::move(p));
   });
   const int take = std::min(r.rows(), std::max(limit, 0));
   for (int i = 0; i < take; ++i)
     page.items.push_back(Activity{r.str(i, 0), r.str(i, 1), r.str(i, 2), r.opt(i, 3), r.str(i, 4), r.integer(i, 5)});
-  if (r.rows() > take) page.next_before = take > 0 ? r.integer(take - 1, 6) : 0;
+  if (r.rows() > take) page.next_before = take > 0 ? r.str(take - 1, 0) : std::string();
   co_return page;
 }
 

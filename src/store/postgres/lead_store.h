@@ -27,7 +27,7 @@ class PgLeadStore final : public LeadStore {
   Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads, std::string activity_type,
                                   std::string activity_data) override;
   Task<leads::ActivityPage> list_activities(std::string org_id, std::string lead_id, int limit,
-                                            std::optional<std::int64_t> before) override;
+                                            std::optional<std::string> before) override;
 
  private:
   Pool& pool_;

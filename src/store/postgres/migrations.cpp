@@ -184,6 +184,28 @@ constexpr Migration kMigrations[] = {
       ALTER TABLE revoked_sessions
         ADD COLUMN recorded_at bigint NOT NULL DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
     )sql"},
+    {4, R"sql(
+      -- Keyset positions are (sort key, lead id) on every engine, instead of this engine's seq:
+      -- the sort indexes end in id. Without a tie-breaker in the index a page would read whole
+      -- groups of equal keys (Incremental Sort over 9,523 equal updated_at: 5.2 ms, not 0.03).
+      DROP INDEX leads_by_created;
+      DROP INDEX leads_by_updated;
+      DROP INDEX leads_by_name;
+      DROP INDEX leads_by_assignee;
+      DROP INDEX leads_by_status;
+      CREATE INDEX leads_by_created ON leads (org, created_at, id);
+      CREATE INDEX leads_by_updated ON leads (org, updated_at, id);
+      CREATE INDEX leads_by_name ON leads (org, name, id);
+      CREATE INDEX leads_by_assignee ON leads (org, assigned_to, created_at, id);
+      CREATE INDEX leads_by_status ON leads (org, status, created_at, id);
+      -- Timelines page by activity id (time-ordered, increasing within a millisecond), as on
+      -- every engine, instead of this engine's seq.
+      DROP INDEX activities_by_lead;
+      CREATE INDEX activities_by_lead ON activities (lead_id, id);
+      -- An import's `imported` entry is the job's, shown on each of its leads' timelines from
+      -- leads.import_id (PgLeadStore::list_activities): no row per imported lead.
+      DELETE FROM activities WHERE type = 'imported';
+    )sql"},
 };
 
 // Any constant both engines' instances agree on: the key of the migration advisory lock.

@@ -79,14 +79,14 @@ StoreLoad PostgresStore::load() {
   const auto f = pool_->figures();
   peak_waiting_ = std::max(peak_waiting_, f.waiting);
   StoreLoad l;
-  l.readers = f.size;
-  l.idle_readers = f.idle + (f.size - std::min(f.open, f.size));
-  l.write_queue = f.waiting;  // one queue for every statement: callers waiting for a connection
-  l.reads_waited = f.waits;
+  l.workers = f.size;
+  l.idle_workers = f.idle + (f.size - std::min(f.open, f.size));
+  l.queued = f.waiting;  // one queue for every statement: callers waiting for a connection
+  l.waits = f.waits;
   return l;
 }
 
-std::size_t PostgresStore::take_write_queue_peak() {
+std::size_t PostgresStore::take_queue_peak() {
   auto peak = std::max(peak_waiting_, pool_->figures().waiting);
   peak_waiting_ = 0;
   return peak;
@@ -101,7 +101,6 @@ void PostgresStore::close() {
   reactor_thread_.join();
 }
 
-Task<void> PostgresStore::settle() { co_return; }
 
 Task<std::string> PostgresStore::shared_setting(std::string name, std::string proposal) {
   co_return co_await pool_->with([&](Connection& c) -> Task<std::string> {

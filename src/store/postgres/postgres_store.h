@@ -41,9 +41,8 @@ class PostgresStore final : public Store {
   std::string engine() const override { return "postgres"; }
   void write_metrics(std::string& out) override;
   StoreLoad load() override;
-  std::size_t take_write_queue_peak() override;
+  std::size_t take_queue_peak() override;
   void close() override;
-  Task<void> settle() override;
 
   Pool& pool() { return *pool_; }
   // A named value kept in the database for every instance (the token secret): the stored one,

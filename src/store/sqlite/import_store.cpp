@@ -212,7 +212,6 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
   if (!org) throw std::logic_error("apply_batch: unknown organization");
   ImportCounts counts;
   std::map<std::string, ImportCounts> by_assignee;
-  const std::string imported_data = import_data(b.job_id);
   std::int64_t rr = b.rr_position;
 
   for (const auto& row : b.rows) {
@@ -227,8 +226,6 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
       continue;
     }
     if (!b.dry_run) {
-      Activity activity{new_id_at(row.lead.created_at), row.lead.id, "imported", b.actor_id, imported_data,
-                        row.lead.created_at};
       const Lead* lead = &row.lead;
       Lead assigned;
       if (!b.round_robin.empty()) {
@@ -236,7 +233,7 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
         assigned.assigned_to = b.round_robin[static_cast<std::size_t>(rr % static_cast<std::int64_t>(b.round_robin.size()))];
         lead = &assigned;
       }
-      if (leads_.insert_imported(c, *org, *lead, b.job_id, activity)) {
+      if (leads_.insert_imported(c, *org, *lead, b.job_id)) {
         if (!b.round_robin.empty()) ++rr;
         ++counts.inserted;
         ++by_assignee[lead->assigned_to.value_or("")].inserted;

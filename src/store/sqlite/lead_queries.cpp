@@ -13,11 +13,11 @@ bool descending(SortKey sort) { return sort == SortKey::created_desc || sort == 
 
 const char* order_by(SortKey sort) {
   switch (sort) {
-    case SortKey::created_desc: return " ORDER BY l.created_at DESC, l.seq DESC";
-    case SortKey::created_asc: return " ORDER BY l.created_at ASC, l.seq ASC";
-    case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.seq DESC";
-    case SortKey::updated_asc: return " ORDER BY l.updated_at ASC, l.seq ASC";
-    case SortKey::name_asc: return " ORDER BY l.name ASC, l.seq ASC";
+    case SortKey::created_desc: return " ORDER BY l.created_at DESC, l.id DESC";
+    case SortKey::created_asc: return " ORDER BY l.created_at ASC, l.id ASC";
+    case SortKey::updated_desc: return " ORDER BY l.updated_at DESC, l.id DESC";
+    case SortKey::updated_asc: return " ORDER BY l.updated_at ASC, l.id ASC";
+    case SortKey::name_asc: return " ORDER BY l.name ASC, l.id ASC";
   }
   return "";
 }
@@ -25,10 +25,10 @@ const char* order_by(SortKey sort) {
 const char* sort_columns(SortKey sort) {
   switch (sort) {
     case SortKey::created_desc:
-    case SortKey::created_asc: return "l.created_at, l.seq";
+    case SortKey::created_asc: return "l.created_at, l.id";
     case SortKey::updated_desc:
-    case SortKey::updated_asc: return "l.updated_at, l.seq";
-    case SortKey::name_asc: return "l.name, l.seq";
+    case SortKey::updated_asc: return "l.updated_at, l.id";
+    case SortKey::name_asc: return "l.name, l.id";
   }
   return "";
 }
@@ -45,7 +45,7 @@ void append_keyset(FilterSql& sql, const leads::Position& after, bool through) {
     sql.binds.emplace_back(after.text);
   else
     sql.binds.emplace_back(after.number);
-  sql.binds.emplace_back(after.seq);
+  sql.binds.emplace_back(after.id);
 }
 
 std::string select_sorted(const char* columns, const FilterSql& sql, SortKey sort) {

@@ -127,7 +127,7 @@ std::optional<leads::Position> SqliteLeadStore::scout(Connection& c, const std::
   sql->binds.emplace_back(static_cast<std::int64_t>(rows - 1));
   bind_all(s, sql->binds);
   if (!s.step()) return std::nullopt;
-  leads::Position at{query.sort, 0, {}, s.integer(1)};
+  leads::Position at{query.sort, 0, {}, s.text(1)};
   if (query.sort == SortKey::name_asc)
     at.text = s.text(0);
   else
@@ -148,11 +148,11 @@ std::optional<leads::Position> SqliteLeadStore::walk_page(Connection& c, const s
   sql->binds.emplace_back(static_cast<std::int64_t>(query.limit) + 1);
   auto s = c.prepare_text(select_sorted(kLeadColumns, *sql, query.sort) + " LIMIT ?");
   bind_all(s, sql->binds);
-  leads::Position last{query.sort, 0, {}, 0};
+  leads::Position last{query.sort, 0, {}, {}};
   for (int rows = 0; s.step(); ++rows) {
     if (rows == query.limit) return last;  // a further row exists: the next page starts after `last`
     on_row(s);
-    last.seq = s.integer(0);
+    last.id.assign(s.view(1));
     switch (query.sort) {
       case SortKey::name_asc: last.text.assign(s.view(2)); break;
       case SortKey::updated_desc:
@@ -189,28 +189,38 @@ Task<std::int64_t> SqliteLeadStore::count_leads(std::string org_id, leads::LeadF
   });
 }
 
+namespace {
+
+// A lead's timeline: its activity rows, and the `imported` entry of the job that imported it
+// (the job's one entry, shown with the lead's id and creation time), newest first by id. ?3 is
+// the id the page starts below.
+constexpr const char* kTimeline =
+    "SELECT id, lead_id, type, actor_id, data, created_at FROM activities WHERE lead_id = ?1 AND org = ?2 AND id < ?3 "
+    "UNION ALL "
+    "SELECT l.id, l.id, 'imported', j.created_by, '{\"importId\":\"' || l.import_id || '\"}', l.created_at "
+    "FROM leads l JOIN import_jobs j ON j.id = l.import_id WHERE l.id = ?1 AND l.org = ?2 AND l.id < ?3 "
+    "ORDER BY 1 DESC LIMIT ?4";
+// Sorts after every id (ids are lower-case hex and '-').
+constexpr const char* kAfterEveryId = "~";
+
+}  // namespace
+
 Task<leads::ActivityPage> SqliteLeadStore::list_activities(std::string org_id, std::string lead_id, int limit,
-                                                           std::optional<std::int64_t> before) {
+                                                           std::optional<std::string> before) {
   co_return co_await engine_.read([&](Connection& c) {
     leads::ActivityPage page;
     auto org = org_key(c, org_id);
     if (!org) return page;
     // One row past the page tells whether another page follows.
-    auto s = c.prepare(
-        "SELECT id, lead_id, type, actor_id, data, created_at, seq FROM activities WHERE lead_id = ? AND org = ? "
-        "AND seq < ? ORDER BY seq DESC LIMIT ?");
-    s.bind(1, lead_id)
-        .bind(2, *org)
-        .bind(3, before.value_or(std::numeric_limits<std::int64_t>::max()))
-        .bind(4, static_cast<std::int64_t>(limit) + 1);
-    std::int64_t last_seq = 0;
+    auto s = c.prepare(kTimeline);
+    s.bind(1, lead_id).bind(2, *org).bind(3, before.value_or(kAfterEveryId));
+    s.bind(4, static_cast<std::int64_t>(limit) + 1);
     while (s.step()) {
       if (page.items.size() == static_cast<std::size_t>(limit)) {
-        page.next_before = last_seq;
+        page.next_before = page.items.empty() ? std::string() : page.items.back().id;
         break;
       }
       page.items.push_back(Activity{s.text(0), s.text(1), s.text(2), s.optional_text(3), s.text(4), s.integer(5)});
-      last_seq = s.integer(6);
     }
     return page;
   });

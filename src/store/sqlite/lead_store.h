@@ -16,10 +16,11 @@ class SqliteLeadStore final : public LeadStore {
   explicit SqliteLeadStore(SqliteStore& engine) : engine_(engine) {}
 
   // For imports, on the writer thread inside its transaction: inserts `lead` marked with
-  // `import_id`, its tags and `activity`, unless its phone or email is taken. Returns the
-  // new row's seq, or nullopt for a duplicate.
+  // `import_id`, and its tags, unless its phone or email is taken (its `imported` timeline
+  // entry is the job's: see list_activities). Returns the new row's seq, or nullopt for a
+  // duplicate.
   std::optional<std::int64_t> insert_imported(Connection& c, std::int64_t org, const leads::Lead& lead,
-                                              const std::string& import_id, const leads::Activity& activity);
+                                              const std::string& import_id);
 
   Task<WriteResult> insert_lead(leads::Lead lead, leads::Activity activity) override;
   Task<std::optional<leads::Lead>> find_lead(std::string org_id, std::string lead_id) override;
@@ -35,7 +36,7 @@ class SqliteLeadStore final : public LeadStore {
   Task<std::int64_t> insert_leads(std::string org_id, std::vector<leads::Lead> leads, std::string activity_type,
                                   std::string activity_data) override;
   Task<leads::ActivityPage> list_activities(std::string org_id, std::string lead_id, int limit,
-                                            std::optional<std::int64_t> before) override;
+                                            std::optional<std::string> before) override;
 
   // One page on the calling (reader) thread.
   leads::LeadPage read_page(Connection& c, const std::string& org_id, const leads::LeadQuery& query);

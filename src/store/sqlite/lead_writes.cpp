@@ -103,7 +103,7 @@ Task<WriteResult> SqliteLeadStore::insert_lead(Lead lead, Activity activity) {
 }
 
 std::optional<std::int64_t> SqliteLeadStore::insert_imported(Connection& c, std::int64_t org, const Lead& lead,
-                                                             const std::string& import_id, const Activity& activity) {
+                                                             const std::string& import_id) {
   std::optional<std::int64_t> assignee;
   if (lead.assigned_to) assignee = user_key(c, *lead.assigned_to);
   auto insert = c.prepare(
@@ -115,7 +115,6 @@ std::optional<std::int64_t> SqliteLeadStore::insert_imported(Connection& c, std:
   std::int64_t seq = sqlite3_last_insert_rowid(c.handle());
   for (const auto& tag : lead.tags)
     c.prepare("INSERT OR IGNORE INTO lead_tags (org, tag, lead) VALUES (?, ?, ?)").bind(1, org).bind(2, tag).bind(3, seq).run();
-  write_activity(c, org, activity);
   engine_.search_touched(seq);
   return seq;
 }

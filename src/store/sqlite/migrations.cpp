@@ -179,6 +179,30 @@ constexpr Migration kMigrations[] = {
         expires_at INTEGER NOT NULL
       );
     )sql"},
+    {6, R"sql(
+      -- Keyset positions are (sort key, lead id) on every engine, instead of this engine's seq:
+      -- the sort indexes end in id, so a page reads no more than its rows even where thousands
+      -- of leads share a sort key (an import batch's created_at, a seed's updated_at).
+      DROP INDEX leads_by_created;
+      DROP INDEX leads_by_updated;
+      DROP INDEX leads_by_name;
+      DROP INDEX leads_by_assignee;
+      DROP INDEX leads_by_status;
+      DROP INDEX leads_by_assignee_status;
+      CREATE INDEX leads_by_created ON leads (org, created_at, id);
+      CREATE INDEX leads_by_updated ON leads (org, updated_at, id);
+      CREATE INDEX leads_by_name ON leads (org, name, id);
+      CREATE INDEX leads_by_assignee ON leads (org, assignee, created_at, id);
+      CREATE INDEX leads_by_status ON leads (org, status, created_at, id);
+      CREATE INDEX leads_by_assignee_status ON leads (org, assignee, status, created_at, id);
+      -- Timelines page by activity id (time-ordered, increasing within a millisecond), as on
+      -- every engine, instead of this engine's seq.
+      DROP INDEX activities_by_lead;
+      CREATE INDEX activities_by_lead ON activities (lead_id, id);
+      -- An import's `imported` entry is the job's, shown on each of its leads' timelines from
+      -- leads.import_id (SqliteLeadStore::list_activities): no row per imported lead.
+      DELETE FROM activities WHERE type = 'imported';
+    )sql"},
 };
 
 }  // namespace

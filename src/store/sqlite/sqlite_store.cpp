@@ -59,7 +59,7 @@ void SqliteStore::enqueue_write(WriteJob job) {
   write_ready_.notify_one();
 }
 
-std::size_t SqliteStore::take_write_queue_peak() {
+std::size_t SqliteStore::take_queue_peak() {
   std::lock_guard lock(write_mutex_);
   return std::exchange(write_queue_peak_, write_queue_.size());
 }
@@ -128,29 +128,30 @@ void SqliteStore::run_batch(std::vector<WriteJob>& batch) {
 
 StoreLoad SqliteStore::load() {
   StoreLoad l;
-  l.readers = reader_count_;
+  // Reads run on the reader threads and wait for one; writes queue for the one writer.
+  l.workers = reader_count_;
   {
     std::lock_guard lock(readers_mutex_);
-    l.idle_readers = idle_readers_.size();
+    l.idle_workers = idle_readers_.size();
   }
   {
     std::lock_guard lock(write_mutex_);
-    l.write_queue = write_queue_.size();
+    l.queued = write_queue_.size();
   }
-  l.reads_waited = reads_waited_.load(std::memory_order_relaxed);
+  l.waits = reads_waited_.load(std::memory_order_relaxed);
   return l;
 }
 
 void SqliteStore::write_metrics(std::string& out) {
   const StoreLoad l = load();
-  const std::size_t idle = l.idle_readers, queued = l.write_queue;
+  const std::size_t idle = l.idle_workers, queued = l.queued;
   out += "# HELP db_pool_connections Database connections by state (readers idle or busy, the one writer).\n";
   out += "# TYPE db_pool_connections gauge\n";
   out += "db_pool_connections{state=\"idle\"} " + std::to_string(idle) + "\n";
   out += "db_pool_connections{state=\"busy\"} " + std::to_string(reader_count_ - std::min(idle, reader_count_)) + "\n";
   out += "db_pool_connections{state=\"writer\"} 1\n";
   out += "# HELP db_reads_waited_total Reads that found every reader connection taken and queued.\n";
-  out += "# TYPE db_reads_waited_total counter\ndb_reads_waited_total " + std::to_string(l.reads_waited) + "\n";
+  out += "# TYPE db_reads_waited_total counter\ndb_reads_waited_total " + std::to_string(l.waits) + "\n";
   out += "# HELP db_write_queue_depth Write jobs waiting for the writer.\n# TYPE db_write_queue_depth gauge\n";
   out += "db_write_queue_depth " + std::to_string(queued) + "\n";
   out += "# HELP db_search_backlog Leads not in the search index yet (searched directly meanwhile).\n";
@@ -238,6 +239,17 @@ void SqliteStore::close() {
   write_ready_.notify_all();
   if (writer_.joinable()) writer_.join();
   readers_.join();
+  // The writer thread has ended: its connection is this thread's now. New rows go into the
+  // search index before the database closes, so a tool that exits right after a bulk load
+  // leaves it complete (a server would otherwise finish it after its next start).
+  if (writer_conn_) {
+    try {
+      while (index_search_tail(*writer_conn_, index_tuning_.chunk_rows) > 0) {
+      }
+    } catch (...) {
+      // The next start continues from search_progress.
+    }
+  }
   idle_readers_.clear();
   checkpointer_.reset();
   if (writer_conn_) {

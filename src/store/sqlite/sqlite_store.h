@@ -70,9 +70,11 @@ class SqliteStore final : public Store {
   std::string engine() const override { return "sqlite"; }
   void write_metrics(std::string& out) override;
   StoreLoad load() override;
-  std::size_t take_write_queue_peak() override;
+  std::size_t take_queue_peak() override;
   void close() override;
-  Task<void> settle() override;
+  // Brings the search index up to the last lead now, as close() does (tests of the indexed
+  // search path; the deferred indexing does it on its own soon after a write).
+  Task<void> settle();
   // Rows not yet in the search index.
   Task<std::int64_t> search_backlog();
   // The search index holds exactly the living rows with seq up to this mark.
