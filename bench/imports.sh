@@ -81,7 +81,13 @@ if [ "$ENGINE" = postgres ]; then
     STOP_PG="bash scripts/pg.sh stop $CACHE/pg"
   fi
 fi
+# BASE_IN_PLACE=1: the import runs on BASE itself, not a copy (10M leads: a copy would not fit the
+# disk beside the other engine's); BASE keeps the imported rows then.
 fresh_db() {  # DIR NAME [BASE]: prints what --db takes
+  if [ -n "${BASE_IN_PLACE:-}" ] && [ -n "${3:-}" ]; then
+    if [ "$ENGINE" = postgres ]; then echo "${PG_URL%/*}/$3"; else echo "$3"; fi
+    return
+  fi
   if [ "$ENGINE" = postgres ]; then
     local name=lms_bench_$2
     psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \

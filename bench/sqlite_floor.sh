@@ -8,6 +8,8 @@
 #
 #   bash bench/sqlite_floor.sh                 # N=850000 (the 1M-row benchmark file's inserts)
 #   N=200000 BATCHES="5000 50000" bash bench/sqlite_floor.sh
+#   ACTIVITIES=0 bash bench/sqlite_floor.sh    # no activity row per lead (lms's import since
+#                                              # SQLite migration 6: one timeline entry per job)
 # Needs the `sqlite3` shell (Debian package sqlite3); the same pragmas as lms's writer
 # (WAL, synchronous FULL, a 96 MiB cache).
 set -euo pipefail
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 LMS=${LMS:-build/lms}
 N=${N:-850000}
 BATCHES=${BATCHES:-"5000 10000 50000 $N"}
+ACTIVITIES=${ACTIVITIES:-1}
 DIR=${DIR:-/tmp/lms-bench-floor}
 command -v sqlite3 >/dev/null || { echo "sqlite3 shell missing: apt-get install -y sqlite3" >&2; exit 1; }
 mkdir -p "$DIR"
@@ -22,9 +25,9 @@ rm -f "$DIR"/schema.db*
 "$LMS" migrate --db "$DIR/schema.db" >/dev/null
 
 script() {  # B
-  python3 - "$1" "$N" <<'EOF'
+  python3 - "$1" "$N" "$ACTIVITIES" <<'EOF'
 import sys
-b, n = int(sys.argv[1]), int(sys.argv[2])
+b, n, activities = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] != "0"
 print("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-98304;")
 done = 0
 while done < n:
@@ -37,7 +40,8 @@ SELECT printf('01a2%020d%s', i, hex(randomblob(4))), 1, hex(randomblob(6)) || ' 
        '+1' || (2000000000 + (i * 7919) % 7999999999), lower(hex(randomblob(8))) || '@example.com',
        'Company ' || (abs(random()) % 50000), 'import', 'new', NULL, '[]', '{{}}', 1,
        1700000000000 + i / 5000, 1700000000000 + i / 5000, 'user', 'job' FROM g;""")
-    print(f"""INSERT INTO activities (id, org, lead_id, type, actor_id, data, created_at)
+    if activities:
+        print(f"""INSERT INTO activities (id, org, lead_id, type, actor_id, data, created_at)
 SELECT printf('01a3%020d', seq), 1, id, 'imported', 'user', '{{"importId":"job"}}', created_at
 FROM leads WHERE seq > {done};""")
     print("COMMIT;")
