@@ -4,14 +4,7 @@
 // duplicate outcomes. Nothing is cached here; other instances may share the database.
 #include "store/postgres/lead_store.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <algorithm>
-#include <exception>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -21,7 +14,6 @@
 
 namespace lms::store::postgres {
 
-namespace asio = boost::asio;
 namespace q = lead_queries;
 using leads::Activity;
 using leads::Lead;
@@ -97,49 +89,9 @@ std::vector<std::string> storable_ids(const std::vector<std::string>& ids) {
   return out;
 }
 
-// A page read in the background while the caller writes the page before: started on the
-// caller's executor (one I/O thread), finished by the statement's completion on that same
-// executor, so its state needs no lock. take() waits for it.
-class PageAhead {
- public:
-  static std::shared_ptr<PageAhead> start(asio::any_io_executor executor, Pool& pool, std::string sql, Params params) {
-    auto ahead = std::make_shared<PageAhead>(executor);
-    asio::co_spawn(executor, read(pool, std::move(sql), std::move(params)),
-                   [ahead](std::exception_ptr error, Result page) {
-                     ahead->error_ = error;
-                     ahead->page_ = std::move(page);
-                     ahead->done_ = true;
-                     ahead->wake_.cancel();
-                   });
-    return ahead;
-  }
-
-  explicit PageAhead(asio::any_io_executor executor) : wake_(executor, asio::steady_timer::time_point::max()) {}
-
-  Task<Result> take() {
-    if (!done_) {
-      boost::system::error_code cancelled;
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
-    }
-    if (error_) std::rethrow_exception(error_);
-    co_return std::move(page_);
-  }
-
- private:
-  static Task<Result> read(Pool& pool, std::string sql, Params params) {
-    co_return co_await pool.with([&](Connection& c) -> Task<Result> { co_return co_await c.query(sql, std::move(params)); });
-  }
-
-  asio::steady_timer wake_;
-  Result page_;
-  std::exception_ptr error_;
-  bool done_ = false;
-};
-
 // Exports in keyset pages of kExportPageRows: each page starts after the last row of the one
 // before, so a lead inserted or deleted meanwhile moves no other lead across a page boundary
-// (every lead that exists throughout appears exactly once), and memory stays two pages. The
-// next page is read while this one is rendered and written.
+// (every lead that exists throughout appears exactly once), and memory stays one page.
 class PgExportCursor final : public LeadCursor {
  public:
   PgExportCursor(Pool& pool, std::string org_id, leads::LeadFilter filter, SortKey sort, LeadRenderer render)
@@ -147,35 +99,24 @@ class PgExportCursor final : public LeadCursor {
 
   Task<std::string> next() override {
     if (done_) co_return std::string{};
-    if (!ahead_) {
-      auto executor = co_await asio::this_coro::executor;
-      if (!start_page(executor, std::nullopt)) co_return std::string{};
-    }
-    auto ahead = std::move(ahead_);
-    Result page = co_await ahead->take();
-    if (page.rows() < kExportPageRows) {
+    auto where = q::filter_where(org_id_, filter_);
+    if (!where) {
       done_ = true;
-    } else {
-      auto executor = co_await asio::this_coro::executor;
-      start_page(executor, q::position_of(page, page.rows() - 1, sort_));
+      co_return std::string{};
     }
+    if (after_) q::append_after(*where, *after_);
+    auto sql = q::page_sql(q::kExportColumns, *where, sort_, kExportPageRows);
+    auto page = co_await pool_.with([&](Connection& c) -> Task<Result> {
+      co_return co_await c.query(sql, std::move(where->params));
+    });
+    if (page.rows() < kExportPageRows)
+      done_ = true;
+    else
+      after_ = q::position_of(page, page.rows() - 1, sort_);
     co_return render(page);
   }
 
  private:
-  // Starts reading the page after `after`; false when the filter can match nothing.
-  bool start_page(asio::any_io_executor executor, std::optional<leads::Position> after) {
-    auto where = q::filter_where(org_id_, filter_);
-    if (!where) {
-      done_ = true;
-      return false;
-    }
-    if (after) q::append_after(*where, *after);
-    auto sql = q::page_sql(q::kExportColumns, *where, sort_, kExportPageRows);
-    ahead_ = PageAhead::start(executor, pool_, std::move(sql), std::move(where->params));
-    return true;
-  }
-
   std::string render(const Result& page) {
     std::string out;
     std::vector<std::string_view> tags;
@@ -198,7 +139,7 @@ class PgExportCursor final : public LeadCursor {
   leads::LeadFilter filter_;
   SortKey sort_;
   LeadRenderer render_;
-  std::shared_ptr<PageAhead> ahead_;  // the next page, being read
+  std::optional<leads::Position> after_;  // the last row exported so far
   bool done_ = false;
 };
 
