@@ -89,7 +89,7 @@ asio::awaitable<void> HealthMonitor::run() {
   auto summary_at = Clock::now() + settings_.summary_interval;
   auto previous = sample_();
   auto previous_at = Clock::now();
-  std::uint64_t last_reads_waited = previous.db.waits;
+  std::uint64_t last_waits = previous.db.waits;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -128,8 +128,8 @@ asio::awaitable<void> HealthMonitor::run() {
           .num("threshold", static_cast<std::int64_t>(settings_.write_queue_warning))
           .warn();
     // Saturated: reads queued for a reader during the last second.
-    const auto waited = s.db.waits - last_reads_waited;
-    last_reads_waited = s.db.waits;
+    const auto waited = s.db.waits - last_waits;
+    last_waits = s.db.waits;
     if (waited > 0 && due(readers_warned, now))
       LogLine("database readers all busy")
           .num("readers", static_cast<std::int64_t>(s.db.workers))

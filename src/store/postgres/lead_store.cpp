@@ -5,7 +5,6 @@
 #include "store/postgres/lead_store.h"
 
 #include <algorithm>
-#include <limits>
 #include <span>
 #include <stdexcept>
 #include <unordered_map>

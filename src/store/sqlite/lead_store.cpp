@@ -1,6 +1,5 @@
 #include "store/sqlite/lead_store.h"
 
-#include <limits>
 
 #include "store/sqlite/lead_queries.h"
 #include "store/sqlite/lead_rows.h"
