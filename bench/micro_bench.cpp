@@ -110,7 +110,7 @@ static void BM_RateLimiterTake(benchmark::State& state) {
   for (int i = 0; i < 10'000; ++i) keys.push_back("u:" + std::to_string(i));
   std::size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(limiter.take(lms::http::RateScope::api, keys[i++ % keys.size()], rule));
+    benchmark::DoNotOptimize(limiter.decide(lms::http::RateScope::api, keys[i++ % keys.size()], rule));
   }
 }
 BENCHMARK(BM_RateLimiterTake);

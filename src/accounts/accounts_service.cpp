@@ -82,6 +82,15 @@ store::Task<User> AccountsService::update_user(const Principal& caller, std::str
   auto updated = co_await store_.update_user(caller.organization_id, user_id, std::move(patch));
   if (!updated) throw ApiError::not_found("user not found");
   directory_.put(*updated);
+  if (events_) {
+    // Other instances drop the user from their caches and sockets take the new role at once.
+    realtime::Event changed;
+    changed.kind = realtime::EventKind::user_changed;
+    changed.organization_id = updated->organization_id;
+    changed.user_id = updated->id;
+    changed.payload = std::string(role_name(updated->role));
+    events_->publish(std::move(changed));
+  }
   if (events_ && changes.active == false) {
     realtime::Event event;
     event.kind = realtime::EventKind::user_deactivated;

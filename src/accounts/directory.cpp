@@ -47,6 +47,11 @@ void AccountDirectory::put(const User& user) {
   users_[user.id] = Entry<User>{std::move(value), Clock::now()};
 }
 
+void AccountDirectory::forget_user(const std::string& user_id) {
+  std::unique_lock lock(mutex_);
+  users_.erase(user_id);
+}
+
 void AccountDirectory::put(const Organization& org) {
   auto value = std::make_shared<const Organization>(org);
   std::unique_lock lock(mutex_);

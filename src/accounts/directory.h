@@ -26,6 +26,8 @@ class AccountDirectory {
 
   void put(const User& user);
   void put(const Organization& org);
+  // Drops the cached user (changed on another instance): the next read goes to the store.
+  void forget_user(const std::string& user_id);
 
  private:
   template <class T>

@@ -26,10 +26,13 @@
 #include "leads/cursor.h"
 #include "leads/leads_routes.h"
 #include "leads/leads_service.h"
+#include "http/redis_rate_limit.h"
 #include "http/server.h"
 #include "ops/health_monitor.h"
 #include "ops/log.h"
 #include "ops/ops_routes.h"
+#include "realtime/redis_event_bus.h"
+#include "redis/client.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -158,16 +161,19 @@ http::UploadDecision upload_decision(const http::Request& request, const auth::T
 }
 
 void register_routes(http::Router& router, Services& services) {
-  ops::add_ops_routes(router, services.store, services.draining,
+  std::function<bool()> redis_up;
+  if (auto* bus = services.redis_events) redis_up = [bus] { return bus->healthy(); };
+  ops::add_ops_routes(router, services.store, services.draining, redis_up,
                       [&store = services.store, &realtime = services.realtime, &imports = services.imports,
                        limiter = services.limiter, requests = services.request_metrics,
-                       server = services.server](std::string& out) {
+                       server = services.server, bus = services.redis_events](std::string& out) {
                         if (requests) requests->write(out);
                         if (server) server->write_metrics(out);
                         store.write_metrics(out);
                         realtime.write_metrics(out);
                         imports.write_metrics(out);
                         if (limiter) limiter->write_metrics(out);
+                        if (bus) bus->write_metrics(out);
                       });
   auth::add_auth_routes(router, services.auth);
   accounts::add_account_routes(router, services.accounts);
@@ -175,6 +181,39 @@ void register_routes(http::Router& router, Services& services) {
   imports::add_import_routes(router, services.imports);
   services.realtime.add_routes(router);
 }
+
+namespace {
+
+// The bus's origin tag: the node id, made unique per process so that a restarted instance
+// never mistakes its predecessor's messages for its own.
+std::string instance_name(const std::string& node_id) {
+  unsigned char bytes[6];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return (node_id.empty() ? std::string("lms") : node_id) + "-" + hex;
+}
+
+// Account changes made on any instance reach every instance's caches: a changed or
+// deactivated user is re-read from the store, a revoked session is refused at once.
+void share_account_changes(realtime::EventBus& events, accounts::AccountDirectory& directory,
+                           auth::SessionRevocations& revocations) {
+  events.subscribe([&directory, &revocations](const realtime::Event& event) {
+    if (event.kind == realtime::EventKind::user_changed || event.kind == realtime::EventKind::user_deactivated)
+      directory.forget_user(event.user_id);
+    else if (event.kind == realtime::EventKind::session_revoked)
+      revocations.note(event.user_id, event.until);
+  });
+  revocations.on_revoke([&events](const std::string& session_id, Millis until) {
+    realtime::Event event;
+    event.kind = realtime::EventKind::session_revoked;
+    event.user_id = session_id;
+    event.until = until;
+    events.publish(std::move(event));
+  });
+}
+
+}  // namespace
 
 int serve(const ops::ServeConfig& config) {
   const unsigned io_threads = ops::effective_threads(config.io_threads);
@@ -189,12 +228,6 @@ int serve(const ops::ServeConfig& config) {
   accounts::AccountDirectory directory(store->accounts(), std::chrono::seconds(5));
   auth::AuthService auth(store->accounts(), directory, signer, hasher, hashing.get_executor(),
                          auth::AuthSettings{config.access_ttl, config.refresh_ttl});
-  realtime::LocalEventBus events;
-  accounts::AccountsService accounts(store->accounts(), directory, auth, &events);
-  leads::LeadsService leads(store->leads(), directory, cursors, &events);
-  imports::ImportService imports(*store, directory, &events,
-                                 imports::ImportSettings{spool_dir(config.db, config.spool_dir), config.import_max_size,
-                                                         config.import_batch_rows, config.import_workers});
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::io_context*> context_ptrs;
@@ -202,22 +235,41 @@ int serve(const ops::ServeConfig& config) {
     contexts.push_back(std::make_unique<asio::io_context>(1));
     context_ptrs.push_back(contexts.back().get());
   }
+  // One instance: events stay in the process. Several (--redis): they travel through Redis,
+  // and so do account changes and revocations, at once on every instance.
+  realtime::LocalEventBus local_events;
+  std::unique_ptr<realtime::RedisEventBus> redis_events;
+  if (!config.redis.empty()) {
+    redis_events = std::make_unique<realtime::RedisEventBus>(*contexts[0], *redis::parse_url(config.redis),
+                                                             instance_name(config.node_id));
+  }
+  realtime::EventBus& events = redis_events ? static_cast<realtime::EventBus&>(*redis_events) : local_events;
+  share_account_changes(events, directory, auth.revocations());
+
+  accounts::AccountsService accounts(store->accounts(), directory, auth, &events);
+  leads::LeadsService leads(store->leads(), directory, cursors, &events);
+  imports::ImportService imports(*store, directory, &events,
+                                 imports::ImportSettings{spool_dir(config.db, config.spool_dir), config.import_max_size,
+                                                         config.import_batch_rows, config.import_workers});
+
   realtime::Hub hub(context_ptrs, events,
                     realtime::HubSettings{realtime::SessionLimits{config.ping_interval, config.ping_timeout,
                                                                   config.socket_max_payload, config.socket_queue_limit,
                                                                   config.socket_connect_timeout,
                                                                   config.ws_handshake_timeout},
-                                        20, config.max_pending_sockets});
+                                        20, config.max_pending_sockets, config.node_id});
   realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;
-  http::GcraLimiter limiter(config.rate_max_keys);
+  std::unique_ptr<http::RateLimiter> limiter;
+  if (redis_events) limiter = std::make_unique<http::RedisRateLimiter>(redis_events->commands(), config.rate_max_keys);
+  else limiter = std::make_unique<http::GcraLimiter>(config.rate_max_keys);
   ops::RequestMetrics request_metrics;
   auto api_rule = http::parse_rate_rule(config.rate_api);
   auto auth_rule = http::parse_rate_rule(config.rate_auth);
   if (!api_rule || !auth_rule) throw std::runtime_error("--rate-api and --rate-auth take N/WINDOW or off");
   http::Dispatcher dispatcher(router, [&auth](std::string_view token) { return auth.authenticate(token); },
-                              config.log_requests, http::RateLimits{&limiter, *api_rule, *auth_rule, config.trust_proxy},
+                              config.log_requests, http::RateLimits{limiter.get(), *api_rule, *auth_rule, config.trust_proxy},
                               config.http_metrics ? &request_metrics : nullptr);
   http::Server server(
       context_ptrs,
@@ -242,7 +294,7 @@ int serve(const ops::ServeConfig& config) {
   std::atomic<bool> shutting_down{false};  // set at SIGTERM, before a --drain-delay ends
   Services services{*store,   auth,     accounts, leads, imports, realtime,
                     [&server, &shutting_down] { return shutting_down.load() || server.draining(); },
-                    &limiter, config.http_metrics ? &request_metrics : nullptr, &server};
+                    limiter.get(), config.http_metrics ? &request_metrics : nullptr, &server, redis_events.get()};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -253,6 +305,8 @@ int serve(const ops::ServeConfig& config) {
                       std::to_string(port))
       .str("db", config.db)
       .str("engine", store->engine())
+      .str("redis", config.redis.empty() ? std::string() : redis::redacted(*redis::parse_url(config.redis)))
+      .str("node_id", config.node_id)
       .num("io_threads", io_threads)
       .num("max_open_files", static_cast<std::int64_t>(file_limit))
       .str("version", LMS_VERSION)
@@ -263,6 +317,7 @@ int serve(const ops::ServeConfig& config) {
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
+  if (redis_events) redis_events->start();
   server.start();
   hub.start();
   ops::HealthMonitor health(context_ptrs,
@@ -321,6 +376,7 @@ int serve(const ops::ServeConfig& config) {
 
   std::size_t unfinished = server.open_connections();
   hashing.join();
+  if (redis_events) redis_events->stop();  // its io_context no longer runs
   imports.stop();  // between batches; unfinished jobs resume at the next start
   store->close();
   ops::LogLine("stopped").num("unfinished_connections", static_cast<std::int64_t>(unfinished)).info();

@@ -22,6 +22,7 @@
 #include "leads/leads_service.h"
 #include "ops/config.h"
 #include "realtime/endpoint.h"
+#include "realtime/redis_event_bus.h"
 #include "store/store.h"
 
 namespace lms::app {
@@ -60,6 +61,7 @@ struct Services {
   const http::RateLimiter* limiter = nullptr;           // its counters go to /metrics
   const ops::RequestMetrics* request_metrics = nullptr;  // likewise
   const http::Server* server = nullptr;                  // likewise
+  realtime::RedisEventBus* redis_events = nullptr;       // with --redis: /readyz and /metrics
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

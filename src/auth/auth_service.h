@@ -56,6 +56,9 @@ class AuthService {
   // Hashes on the hashing executor; for the account service and CLI too.
   store::Task<std::string> hash_password(std::string password);
 
+  // The sign-in sessions revoked here and elsewhere (the wiring connects them to the bus).
+  SessionRevocations& revocations() { return revocations_; }
+
  private:
   store::Task<Session> issue_session(const accounts::User& user, std::string family_id);
   std::string access_token(const accounts::User& user, const std::string& session_id, Millis now) const;

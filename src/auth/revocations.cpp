@@ -28,7 +28,14 @@ store::Task<void> SessionRevocations::revoke(std::string session_id, Millis expi
     std::unique_lock lock(mutex_);
     remember(session_id, expires_at);
   }
-  co_await store_.revoke_session(std::move(session_id), expires_at);
+  co_await store_.revoke_session(session_id, expires_at);
+  if (on_revoke_) on_revoke_(session_id, expires_at);
+}
+
+void SessionRevocations::note(const std::string& session_id, Millis expires_at) {
+  if (session_id.empty()) return;
+  std::unique_lock lock(mutex_);
+  remember(session_id, expires_at);
 }
 
 store::Task<void> SessionRevocations::poll_if_due() {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -26,6 +27,14 @@ class SessionRevocations {
   // older than the poll interval. An empty id (a token of an older build) is never revoked.
   store::Task<bool> revoked(std::string session_id);
 
+  // Told of every revocation made here once it is stored (several instances: the bus
+  // carries it to the others at once instead of at their next poll). Set at start-up.
+  void on_revoke(std::function<void(const std::string& session_id, Millis expires_at)> listener) {
+    on_revoke_ = std::move(listener);
+  }
+  // A revocation another instance announced.
+  void note(const std::string& session_id, Millis expires_at);
+
  private:
   void remember(const std::string& session_id, Millis expires_at);
   store::Task<void> poll_if_due();
@@ -37,6 +46,7 @@ class SessionRevocations {
   std::shared_mutex mutex_;
   std::unordered_map<std::string, Millis> revoked_;  // session id → expiry; guarded by mutex_
   std::int64_t seen_seq_ = 0;                        // guarded by mutex_
+  std::function<void(const std::string&, Millis)> on_revoke_;
 };
 
 }  // namespace lms::auth

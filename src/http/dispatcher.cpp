@@ -113,7 +113,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
       auto scope = limits_.limiter ? scope_of(ctx.route, match.route->options) : std::nullopt;
       const RateRule* rule = !scope ? nullptr : *scope == RateScope::api ? &limits_.api : &limits_.auth;
       if (rule && rule->enabled()) {
-        thread_local std::string key;  // reused: no allocation per request
+        std::string key;
         if (*scope == RateScope::api && ctx.principal) {
           key.assign("u:");
           key += ctx.principal->user_id;
@@ -121,7 +121,7 @@ asio::awaitable<Reply> Dispatcher::handle(Request& request, const ClientInfo& cl
           key.assign("a:");
           key += client_address(request, client, limits_.trust_proxy);
         }
-        rate = limits_.limiter->take(*scope, key, *rule);
+        rate = co_await limits_.limiter->take(*scope, std::move(key), *rule);
         if (!rate->allowed)
           throw ApiError(429, "rate_limited", "too many requests; retry after " + std::to_string(rate->retry_after_seconds) + " s");
       }

@@ -32,8 +32,12 @@ std::optional<RateRule> parse_rate_rule(std::string_view text) {
 
 GcraLimiter::GcraLimiter(std::size_t max_keys) : max_per_shard_(std::max<std::size_t>(16, max_keys / kShards)) {}
 
-RateDecision GcraLimiter::take(RateScope scope, std::string_view key, const RateRule& rule) {
+RateDecision GcraLimiter::decide(RateScope scope, std::string_view key, const RateRule& rule) {
   return take_at(scope, key, rule, Clock::now());
+}
+
+boost::asio::awaitable<RateDecision> GcraLimiter::take(RateScope scope, std::string key, const RateRule& rule) {
+  co_return decide(scope, key, rule);
 }
 
 RateDecision GcraLimiter::take_at(RateScope scope, std::string_view key, const RateRule& rule, Clock::time_point at) {

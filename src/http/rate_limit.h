@@ -1,6 +1,7 @@
 // Rate limiting: the rule of a scope ("5000 requests per 15 minutes"), the RateLimiter
 // interface the dispatcher asks before a limited route runs, and GcraLimiter, the in-process
-// implementation. A scale-out build backs the same interface with a shared store.
+// implementation. With Redis, RedisRateLimiter (redis_rate_limit.h) backs the same interface
+// with one shared quota for every instance; the interface is asynchronous for it.
 //
 // GCRA (generic cell rate algorithm): each key keeps one number, its theoretical arrival time
 // (TAT). A rule of N per W spaces requests T = W/N apart and lets up to N arrive at once; a
@@ -8,6 +9,8 @@
 // windows, a client that spent its quota at the end of one window gets nothing back at the
 // start of the next: quota returns one request per T, so there is no double burst.
 #pragma once
+
+#include <boost/asio/awaitable.hpp>
 
 #include <array>
 #include <atomic>
@@ -45,7 +48,7 @@ class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
   // Counts one request of `key` (a user or a client address) against `rule`.
-  virtual RateDecision take(RateScope scope, std::string_view key, const RateRule& rule) = 0;
+  virtual boost::asio::awaitable<RateDecision> take(RateScope scope, std::string key, const RateRule& rule) = 0;
   // Prometheus samples (ratelimit_rejected_total{scope}, tracked keys).
   virtual void write_metrics(std::string& out) const = 0;
 };
@@ -60,8 +63,13 @@ class GcraLimiter final : public RateLimiter {
   using Clock = std::chrono::steady_clock;
   explicit GcraLimiter(std::size_t max_keys = 1'000'000);
 
-  RateDecision take(RateScope scope, std::string_view key, const RateRule& rule) override;
+  boost::asio::awaitable<RateDecision> take(RateScope scope, std::string key, const RateRule& rule) override;
   void write_metrics(std::string& out) const override;
+
+  // The decision now, synchronously.
+  RateDecision decide(RateScope scope, std::string_view key, const RateRule& rule);
+  // Counts a refusal decided elsewhere (the shared limiter), for ratelimit_rejected_total.
+  void count_rejected(RateScope scope) { rejected_[static_cast<int>(scope)].fetch_add(1, std::memory_order_relaxed); }
 
   // The decision at an explicit time (tests, benchmarks).
   RateDecision take_at(RateScope scope, std::string_view key, const RateRule& rule, Clock::time_point now);

@@ -1,4 +1,5 @@
 #include "ops/config.h"
+#include "redis/client.h"
 
 #include <CLI/CLI.hpp>
 
@@ -104,6 +105,21 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname("LMS_PORT")
       ->capture_default_str();
   add_db_option(app, c.db);
+  app.add_option("--redis", c.redis,
+                 "Redis for many instances: redis://[:password@]host[:port][/db]; shares events, rate limits and "
+                 "account changes between the instances on one database")
+      ->envname("LMS_REDIS")
+      ->check([](const std::string& v) { return redis::parse_url(v) ? std::string() : "takes redis://[:password@]host[:port][/db]"; });
+  app.add_option("--node-id", c.node_id,
+                 "this instance's name behind a load balancer ([a-z0-9], at most 16): real-time session ids start "
+                 "with it so the proxy can route a session's requests to it (docs/deploy.md)")
+      ->envname("LMS_NODE_ID")
+      ->check([](const std::string& v) {
+        if (v.empty() || v.size() > 16) return std::string("1 to 16 characters");
+        for (char ch : v)
+          if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))) return std::string("takes [a-z0-9] only");
+        return std::string();
+      });
   app.add_option("--token-secret", c.token_secret,
                  "HMAC key for access tokens, at least 32 bytes; default: generated once into lms.secret beside "
                  "the database")

@@ -18,6 +18,8 @@ struct ServeConfig {
   std::string bind = "0.0.0.0";
   std::uint16_t port = 8080;
   std::string db = "./data/lms.db";
+  std::string redis;    // redis://...: many instances share events, limits and account changes
+  std::string node_id;  // behind a load balancer: prefixes real-time session ids
   std::string token_secret;  // empty: generated once and kept beside the database
   std::chrono::seconds access_ttl{15 * 60};
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};

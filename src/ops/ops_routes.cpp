@@ -30,6 +30,7 @@ void write_gauge(std::string& out, std::string_view name, std::string_view help,
 }
 
 void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> is_draining,
+                    std::function<bool()> redis_up,
                     MetricsSource metrics) {
   const http::RouteOptions anyone{.authenticated = false};
 
@@ -39,7 +40,7 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
 
   // One shape whatever the answer: `checks` names every dependency (the database, and the
   // server itself while it drains) with its `status`; a 503 says which one failed.
-  router.add(verb::get, "/readyz", [&store, is_draining](http::RequestContext&) -> asio::awaitable<http::Response> {
+  router.add(verb::get, "/readyz", [&store, is_draining, redis_up](http::RequestContext&) -> asio::awaitable<http::Response> {
     bool database = false;
     try {
       database = co_await store.ping();
@@ -47,7 +48,10 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
       database = false;
     }
     bool draining = is_draining();
-    bool ready = database && !draining;
+    // Without Redis an instance still serves its own clients, but it is cut off from the
+    // others' events and shared limits: a balancer should prefer instances that are whole.
+    const bool redis = !redis_up || redis_up();
+    bool ready = database && !draining && redis;
     co_return http::json_response(ready ? status::ok : status::service_unavailable,
                                   json::build([&](json::Writer& w) {
                                     w.StartObject();
@@ -61,6 +65,12 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
                                     json::field(w, "status", database ? "ok" : "failing");
                                     json::field(w, "engine", store.engine());
                                     w.EndObject();
+                                    if (redis_up) {
+                                      json::key(w, "redis");
+                                      w.StartObject();
+                                      json::field(w, "status", redis ? "ok" : "failing");
+                                      w.EndObject();
+                                    }
                                     json::key(w, "server");
                                     w.StartObject();
                                     json::field(w, "status", draining ? "draining" : "ok");

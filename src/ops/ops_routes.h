@@ -16,8 +16,9 @@ namespace lms::ops {
 using MetricsSource = std::function<void(std::string& out)>;
 
 // /healthz, /readyz and /metrics. `metrics` adds the samples of other components.
+// `redis_up` (empty without Redis) adds the Redis check to /readyz.
 void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> draining,
-                    MetricsSource metrics = {});
+                    std::function<bool()> redis_up = {}, MetricsSource metrics = {});
 
 // Writes one gauge with its # HELP and # TYPE lines.
 void write_gauge(std::string& out, std::string_view name, std::string_view help, double value);

@@ -1,14 +1,15 @@
 // The event bus: how services announce what changed, and how the real-time hub hears it.
 // Services publish domain events (a lead was created, an import progressed, a user was
 // deactivated) with the facts needed to choose their audience; they know nothing of sockets.
-// The interface is engine-neutral: events are plain values with a JSON payload, so a Redis
-// implementation can carry them between instances unchanged. LocalEventBus delivers within
-// this process.
+// The interface is engine-neutral: events are plain values with a JSON payload, so the Redis
+// bus (redis_event_bus.h) carries them between instances unchanged (encode_event /
+// decode_event). LocalEventBus delivers within this process.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,15 @@ enum class EventKind {
   import_progress,
   import_completed,
   user_deactivated,
+  // Control events, never sent to sockets as such. A user's role, name or password changed
+  // (payload: the role's name): caches drop the user, sockets take the new role.
+  user_changed,
+  // A sign-in session's access tokens were revoked (logout, refresh reuse): `user_id` holds
+  // the session id, `until` when its last access token expires anyway.
+  session_revoked,
+  // The bus may have lost events (Redis was unreachable): every socket gets `resync`, its
+  // cue to refetch. `payload` is the event's JSON body.
+  resync,
 };
 
 // The event name on the wire ("lead:created"), empty for control events.
@@ -49,7 +59,18 @@ struct Event {
   struct Counts {
     std::int64_t created = 0, updated = 0, deleted = 0;
   } counts;
+  // session_revoked: milliseconds since the epoch until which the revocation matters.
+  std::int64_t until = 0;
 };
+
+// The Redis bus's message format: length-prefixed fields, so no payload byte needs escaping.
+// decode_event returns nullopt for anything malformed (a message from another version).
+std::string encode_event(const Event& event, std::string_view origin);
+struct DecodedEvent {
+  std::string origin;
+  Event event;
+};
+std::optional<DecodedEvent> decode_event(std::string_view message);
 
 class EventBus {
  public:

@@ -14,10 +14,13 @@ namespace lms::realtime {
 
 namespace {
 
-std::string new_session_id() {
+// `prefix` (the node id behind a load balancer) lets a proxy route every request of a session
+// to the instance that holds it; '.' never occurs in base64url, so it cannot be forged by chance.
+std::string new_session_id(const std::string& prefix) {
   unsigned char bytes[15];
   randombytes_buf(bytes, sizeof bytes);
-  return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  auto random = auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  return prefix.empty() ? random : prefix + "." + random;
 }
 
 Packet bulk_packet(const BulkCounts& counts) {
@@ -80,7 +83,7 @@ void Hub::sweep() {
 }
 
 std::shared_ptr<Session> Hub::open_session(asio::any_io_executor home, Transport transport) {
-  auto session = std::make_shared<Session>(new_session_id(), transport, std::move(home), settings_.session,
+  auto session = std::make_shared<Session>(new_session_id(settings_.sid_prefix), transport, std::move(home), settings_.session,
                                            [this](Session& closed) { on_session_closed(closed); });
   {
     std::lock_guard lock(sessions_mutex_);
@@ -184,7 +187,11 @@ bool Hub::hears(const Receiver& receiver, const Event& event) {
     case EventKind::import_completed:
       return who.user_id == event.user_id;
     case EventKind::user_deactivated:
+    case EventKind::user_changed:
+    case EventKind::session_revoked:
       return false;
+    case EventKind::resync:
+      return true;
     default:
       return who.user_id == event.assignee;
   }
@@ -205,6 +212,30 @@ void Hub::on_event(const Event& event) {
         }
       });
     }
+    return;
+  }
+  if (event.kind == EventKind::user_changed) {
+    auto role = accounts::parse_role(event.payload);
+    if (!role) return;
+    for (auto& shard : shards_) {
+      asio::post(*shard->context, [s = shard.get(), event, role = *role] {
+        auto it = s->by_org.find(event.organization_id);
+        if (it == s->by_org.end()) return;
+        for (auto& [raw, receiver] : it->second)
+          if (receiver.principal.user_id == event.user_id) receiver.principal.role = role;
+      });
+    }
+    return;
+  }
+  if (event.kind == EventKind::session_revoked) return;
+  if (event.kind == EventKind::resync) {
+    auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+    for (auto& shard : shards_)
+      asio::post(*shard->context, [s = shard.get(), packet] {
+        for (auto& [org, receivers] : s->by_org)
+          for (auto& [raw, receiver] : receivers) receiver.session->send(packet);
+      });
+    resyncs_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (event.kind == EventKind::import_progress || event.kind == EventKind::import_completed) {

@@ -35,6 +35,8 @@ struct HubSettings {
   // Sessions open without a Socket.IO CONNECT (each costs memory until the connect timeout);
   // beyond it new handshakes are refused with 503. 0: no cap.
   std::size_t max_pending_sessions = 10'000;
+  // Engine.IO session ids start with "<prefix>." (the node id: see docs/deploy.md); empty: none.
+  std::string sid_prefix;
 };
 
 class Hub {
@@ -68,6 +70,8 @@ class Hub {
   // is counted (realtime_sessions_refused_total).
   bool admit_new_session();
   std::uint64_t refused_sessions() const { return refused_sessions_.load(std::memory_order_relaxed); }
+  // `resync` broadcasts sent to this instance's sockets (the bus may have lost events).
+  std::uint64_t resyncs() const { return resyncs_.load(std::memory_order_relaxed); }
 
  private:
   struct Receiver {
@@ -98,6 +102,7 @@ class Hub {
   HubSettings settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<std::uint64_t> refused_sessions_{0};
+  std::atomic<std::uint64_t> resyncs_{0};
   std::atomic<std::int64_t> connections_{0};
   std::unique_ptr<asio::steady_timer> sweeper_;  // on the first shard's context
   std::atomic<bool> stopping_{false};

@@ -106,7 +106,111 @@ export class HttpError extends Error {
   }
 }
 
-export class LmsServer {
+/**
+ * The REST helpers against any base URL: a server of this file, one instance of a cluster or
+ * the load balancer in front of it (`new LmsApi("http://127.0.0.1:8080")`).
+ */
+export class LmsApi {
+  constructor(baseUrl = "") {
+    this.baseUrl = baseUrl;
+  }
+
+  get url() {
+    return this.baseUrl;
+  }
+
+  async request(method, urlPath, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
+    const h = { ...headers };
+    if (token) h.Authorization = `Bearer ${token}`;
+    let payload;
+    if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(this.url + urlPath, {
+      method,
+      headers: h,
+      body: payload,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed = text;
+    if ((res.headers.get("content-type") || "").includes("json") && text.length > 0) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  }
+
+  async #expect(method, urlPath, status, options) {
+    const res = await this.request(method, urlPath, options);
+    if (res.status !== status) throw new HttpError(method, urlPath, status, res);
+    return res.body;
+  }
+
+  /** Registers an organization; its user is the admin. → {accessToken, refreshToken, user, organization} */
+  async register({ organizationName = unique("Org"), name = "Admin", email = uniqueEmail("admin"), password = "admin-password" } = {}) {
+    const body = await this.#expect("POST", "/api/auth/register", 201, {
+      body: { organizationName, name, email, password },
+    });
+    return { ...body, password };
+  }
+
+  /** → {accessToken, refreshToken, expiresIn, user} */
+  async login(email, password) {
+    return this.#expect("POST", "/api/auth/login", 200, { body: { email, password } });
+  }
+
+  /** Creates a user as an admin. → user */
+  async createUser(adminToken, { name = "User", email = uniqueEmail("user"), password = "user-password", role = "agent" } = {}) {
+    return this.#expect("POST", "/api/users", 201, { token: adminToken, body: { name, email, password, role } });
+  }
+
+  /** Creates a user and logs them in. → {accessToken, refreshToken, user, password} */
+  async createUserAndLogin(adminToken, fields = {}) {
+    const password = fields.password ?? "user-password";
+    const user = await this.createUser(adminToken, { ...fields, password });
+    const session = await this.login(user.email, password);
+    return { ...session, password };
+  }
+
+  async patchUser(adminToken, id, fields) {
+    return this.#expect("PATCH", `/api/users/${id}`, 200, { token: adminToken, body: fields });
+  }
+
+  async deactivateUser(adminToken, id) {
+    return this.patchUser(adminToken, id, { active: false });
+  }
+
+  async me(token) {
+    return this.request("GET", "/api/auth/me", { token });
+  }
+
+  /** → lead (201). Without name/email, unique ones are generated. */
+  async createLead(token, fields = {}) {
+    const lead = { name: fields.name ?? unique("Lead"), ...fields };
+    if (lead.email === undefined && lead.phone === undefined) lead.email = uniqueEmail("lead");
+    return this.#expect("POST", "/api/leads", 201, { token, body: lead });
+  }
+
+  async getLead(token, id) {
+    return this.#expect("GET", `/api/leads/${id}`, 200, { token });
+  }
+
+  async patchLead(token, id, fields) {
+    return this.#expect("PATCH", `/api/leads/${id}`, 200, { token, body: fields });
+  }
+
+  async deleteLead(token, id) {
+    const res = await this.request("DELETE", `/api/leads/${id}`, { token });
+    if (res.status !== 204) throw new HttpError("DELETE", `/api/leads/${id}`, 204, res);
+  }
+}
+
+export class LmsServer extends LmsApi {
   /**
    * @param {object} [options]
    * @param {string[]} [options.args] extra `lms serve` arguments
@@ -121,6 +225,7 @@ export class LmsServer {
   }
 
   constructor({ args = [], dir, env = {} } = {}) {
+    super();
     this.extraArgs = [...args];
     this.env = { ...env };
     this.ownDir = !dir;
@@ -295,93 +400,4 @@ export class LmsServer {
    * One request. `body` is sent as JSON. Returns {status, headers, body} with body parsed as JSON
    * when it is JSON, else the text.
    */
-  async request(method, urlPath, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
-    const h = { ...headers };
-    if (token) h.Authorization = `Bearer ${token}`;
-    let payload;
-    if (body !== undefined) {
-      h["Content-Type"] = "application/json";
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(this.url + urlPath, {
-      method,
-      headers: h,
-      body: payload,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed = text;
-    if ((res.headers.get("content-type") || "").includes("json") && text.length > 0) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
-    return { status: res.status, headers: res.headers, body: parsed };
-  }
-
-  async #expect(method, urlPath, status, options) {
-    const res = await this.request(method, urlPath, options);
-    if (res.status !== status) throw new HttpError(method, urlPath, status, res);
-    return res.body;
-  }
-
-  /** Registers an organization; its user is the admin. → {accessToken, refreshToken, user, organization} */
-  async register({ organizationName = unique("Org"), name = "Admin", email = uniqueEmail("admin"), password = "admin-password" } = {}) {
-    const body = await this.#expect("POST", "/api/auth/register", 201, {
-      body: { organizationName, name, email, password },
-    });
-    return { ...body, password };
-  }
-
-  /** → {accessToken, refreshToken, expiresIn, user} */
-  async login(email, password) {
-    return this.#expect("POST", "/api/auth/login", 200, { body: { email, password } });
-  }
-
-  /** Creates a user as an admin. → user */
-  async createUser(adminToken, { name = "User", email = uniqueEmail("user"), password = "user-password", role = "agent" } = {}) {
-    return this.#expect("POST", "/api/users", 201, { token: adminToken, body: { name, email, password, role } });
-  }
-
-  /** Creates a user and logs them in. → {accessToken, refreshToken, user, password} */
-  async createUserAndLogin(adminToken, fields = {}) {
-    const password = fields.password ?? "user-password";
-    const user = await this.createUser(adminToken, { ...fields, password });
-    const session = await this.login(user.email, password);
-    return { ...session, password };
-  }
-
-  async patchUser(adminToken, id, fields) {
-    return this.#expect("PATCH", `/api/users/${id}`, 200, { token: adminToken, body: fields });
-  }
-
-  async deactivateUser(adminToken, id) {
-    return this.patchUser(adminToken, id, { active: false });
-  }
-
-  async me(token) {
-    return this.request("GET", "/api/auth/me", { token });
-  }
-
-  /** → lead (201). Without name/email, unique ones are generated. */
-  async createLead(token, fields = {}) {
-    const lead = { name: fields.name ?? unique("Lead"), ...fields };
-    if (lead.email === undefined && lead.phone === undefined) lead.email = uniqueEmail("lead");
-    return this.#expect("POST", "/api/leads", 201, { token, body: lead });
-  }
-
-  async getLead(token, id) {
-    return this.#expect("GET", `/api/leads/${id}`, 200, { token });
-  }
-
-  async patchLead(token, id, fields) {
-    return this.#expect("PATCH", `/api/leads/${id}`, 200, { token, body: fields });
-  }
-
-  async deleteLead(token, id) {
-    const res = await this.request("DELETE", `/api/leads/${id}`, { token });
-    if (res.status !== 204) throw new HttpError("DELETE", `/api/leads/${id}`, 204, res);
-  }
 }
