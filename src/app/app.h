@@ -24,6 +24,10 @@
 #include "realtime/endpoint.h"
 #include "store/store.h"
 
+namespace lms::ops {
+class HealthMonitor;
+}
+
 namespace lms::app {
 
 // Opens the store named by `db`: a SQLite file path, or a postgres:// URL (`pool` connections
@@ -60,6 +64,7 @@ struct Services {
   const http::RateLimiter* limiter = nullptr;           // its counters go to /metrics
   const ops::RequestMetrics* request_metrics = nullptr;  // likewise
   const http::Server* server = nullptr;                  // likewise
+  const ops::HealthMonitor* health = nullptr;           // likewise (eventloop_lag_seconds)
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI
