@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The deployment files against the tools and the server they are for (ctest deploy_checks):
-#  1. deploy/prometheus/lms-alerts.yml passes `promtool check rules`;
+#  1. deploy/prometheus/lms-alerts.yml passes `promtool check rules`, and its alerts fire (and
+#     do not) as tests/deploy/lms-alerts.test.yml says (`promtool test rules`);
 #  2. deploy/nginx/lms.conf.template rendered by scripts/cluster passes `nginx -t`, and a
 #     running nginx with it routes /socket.io/ requests by the sid's node prefix (n1-, n2-) to
 #     that instance, the others (handshake, unknown node, API) to the least_conn pool;
@@ -65,6 +66,23 @@ if promtool check rules "$ALERTS" >"$tmp/promtool.out" 2>&1; then
 else
   cat "$tmp/promtool.out" >&2
   fail "promtool check rules $ALERTS"
+fi
+
+# Which alerts fire on which series (promtool's rule unit tests), on a copy of the rules
+# without their annotations: promtool compares annotations too, and the labels are what matter.
+mkdir -p "$tmp/rules"
+awk '
+  /^ *annotations: *$/ { indent = match($0, /[^ ]/); skipping = 1; next }
+  skipping && /[^ ]/ && match($0, /[^ ]/) > indent { next }
+  { skipping = 0; print }' "$ALERTS" >"$tmp/rules/lms-alerts.yml"
+cp "$ROOT/tests/deploy/lms-alerts.test.yml" "$tmp/rules/"
+if grep -q 'annotations:' "$tmp/rules/lms-alerts.yml"; then
+  fail "the annotations were not stripped from the rules copy"
+elif promtool test rules "$tmp/rules/lms-alerts.test.yml" >"$tmp/promtool-test.out" 2>&1; then
+  pass "promtool test rules tests/deploy/lms-alerts.test.yml"
+else
+  cat "$tmp/promtool-test.out" >&2
+  fail "promtool test rules tests/deploy/lms-alerts.test.yml"
 fi
 
 # --- 3. dashboard JSON ------------------------------------------------------------------------
