@@ -110,9 +110,13 @@ if "${cluster[@]}" status >/dev/null; then fail "status says all runs with n2 ki
 # Redis stops and comes back.
 if [ "$legacy" != 1 ]; then
   "${cluster[@]}" stop-redis
-  sleep 2
-  status=$(curl -s -o /dev/null -w '%{http_code}' "$INSTANCE_1_URL/readyz")
-  [ "$status" = 503 ] && pass "Redis stopped: n1 /readyz 503" || fail "Redis stopped: n1 /readyz $status"
+  status=
+  for _ in $(seq 1 75); do
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$INSTANCE_1_URL/readyz")
+    [ "$status" = 503 ] && break
+    sleep 0.2
+  done
+  [ "$status" = 503 ] && pass "Redis stopped: n1 /readyz 503" || fail "Redis stopped: n1 /readyz still $status after 15 s"
   curl -s "$INSTANCE_1_URL/metrics" | grep -q '^redis_connected 0' && pass "redis_connected 0" || fail "redis_connected is not 0 with Redis stopped"
   "${cluster[@]}" start-redis
   ready=no
