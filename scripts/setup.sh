@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl wrk procps
   prometheus  # only for promtool: the tests check /metrics with Prometheus' own parser
-  redis-server nginx  # many instances: the cluster tests start a private Redis and nginx (scripts/cluster)
+  redis-server nginx  # scripts/cluster (a loopback cluster behind nginx); the deploy checks
 )
 # Node.js may come from another source that bundles npm; only ask Debian when it is absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -166,9 +166,10 @@ void register_routes(http::Router& router, Services& services) {
   ops::add_ops_routes(router, services.store, services.draining, redis_up,
                       [&store = services.store, &realtime = services.realtime, &imports = services.imports,
                        limiter = services.limiter, requests = services.request_metrics,
-                       server = services.server, bus = services.redis_events](std::string& out) {
+                       server = services.server, bus = services.redis_events, health = services.health](std::string& out) {
                         if (requests) requests->write(out);
                         if (server) server->write_metrics(out);
+                        if (health) health->write_metrics(out);
                         store.write_metrics(out);
                         realtime.write_metrics(out);
                         imports.write_metrics(out);
@@ -291,10 +292,22 @@ int serve(const ops::ServeConfig& config) {
   server.set_upload_policy([&signer, &imports](const http::Request& request) {
     return upload_decision(request, signer, imports);
   });
+  ops::HealthMonitor health(context_ptrs,
+                            ops::HealthSettings{config.health_summary, config.memory_warning, config.lag_warning,
+                                                config.write_queue_warning},
+                            [&] {
+                              ops::HealthSample s;
+                              s.http_connections = server.open_connections();
+                              s.realtime_connections = hub.connections();
+                              s.requests = request_metrics.total(&s.duration_buckets);
+                              s.db = store->load();
+                              s.db.queued_peak = store->take_queue_peak();
+                              return s;
+                            });
   std::atomic<bool> shutting_down{false};  // set at SIGTERM, before a --drain-delay ends
   Services services{*store,   auth,     accounts, leads, imports, realtime,
                     [&server, &shutting_down] { return shutting_down.load() || server.draining(); },
-                    limiter.get(), config.http_metrics ? &request_metrics : nullptr, &server, redis_events.get()};
+                    limiter.get(), config.http_metrics ? &request_metrics : nullptr, &server, redis_events.get(), &health};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -320,18 +333,6 @@ int serve(const ops::ServeConfig& config) {
   if (redis_events) redis_events->start();
   server.start();
   hub.start();
-  ops::HealthMonitor health(context_ptrs,
-                            ops::HealthSettings{config.health_summary, config.memory_warning, config.lag_warning,
-                                                config.write_queue_warning},
-                            [&] {
-                              ops::HealthSample s;
-                              s.http_connections = server.open_connections();
-                              s.realtime_connections = hub.connections();
-                              s.requests = request_metrics.total(&s.duration_buckets);
-                              s.db = store->load();
-                              s.db.queued_peak = store->take_queue_peak();
-                              return s;
-                            });
   health.start();
 
   asio::signal_set signals(*contexts[0], SIGINT, SIGTERM);

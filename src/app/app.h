@@ -25,6 +25,10 @@
 #include "realtime/redis_event_bus.h"
 #include "store/store.h"
 
+namespace lms::ops {
+class HealthMonitor;
+}
+
 namespace lms::app {
 
 // Opens the store named by `db`: a SQLite file path, or a postgres:// URL (`pool` connections
@@ -62,6 +66,7 @@ struct Services {
   const ops::RequestMetrics* request_metrics = nullptr;  // likewise
   const http::Server* server = nullptr;                  // likewise
   realtime::RedisEventBus* redis_events = nullptr;       // with --redis: /readyz and /metrics
+  const ops::HealthMonitor* health = nullptr;           // likewise (eventloop_lag_seconds)
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ops/log.h"
+#include "ops/ops_routes.h"
 
 namespace lms::ops {
 
@@ -90,6 +91,8 @@ asio::awaitable<void> HealthMonitor::run() {
   auto previous = sample_();
   auto previous_at = Clock::now();
   std::uint64_t last_waits = previous.db.waits;
+  std::array<std::int64_t, 60> lag_window{};  // the worst lag of each of the last 60 ticks
+  std::size_t lag_slot = 0;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -103,6 +106,8 @@ asio::awaitable<void> HealthMonitor::run() {
       if (lag > worst_lag) worst_lag = lag, worst_thread = i;
     }
     max_lag_since_summary = std::max(max_lag_since_summary, worst_lag);
+    lag_window[lag_slot++ % lag_window.size()] = worst_lag;
+    recent_lag_ms_.store(*std::max_element(lag_window.begin(), lag_window.end()), std::memory_order_relaxed);
     if (worst_lag > settings_.lag_warning.count() && due(lag_warned, now))
       LogLine("event loop lag")
           .num("lag_ms", worst_lag)
@@ -155,6 +160,12 @@ asio::awaitable<void> HealthMonitor::run() {
       summary_at = now + settings_.summary_interval;
     }
   }
+}
+
+void HealthMonitor::write_metrics(std::string& out) const {
+  write_gauge(out, "eventloop_lag_seconds",
+              "Worst I/O thread (event-loop) lag in the last 60 s: how late a 100 ms probe timer ran.",
+              static_cast<double>(recent_lag_ms_.load(std::memory_order_relaxed)) / 1000.0);
 }
 
 }  // namespace lms::ops

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ops/request_metrics.h"
@@ -50,6 +51,10 @@ class HealthMonitor {
   void start();
   void stop();
 
+  // /metrics: `eventloop_lag_seconds`, the worst I/O-thread lag of the last minute (a window,
+  // not a reset-on-read value, so any scrape interval up to a minute sees every spike).
+  void write_metrics(std::string& out) const;
+
  private:
   struct LagProbe {
     explicit LagProbe(boost::asio::io_context& context) : context(context), timer(context) {}
@@ -66,6 +71,7 @@ class HealthMonitor {
   std::vector<std::unique_ptr<LagProbe>> probes_;
   boost::asio::steady_timer timer_;  // the first context's thread only
   std::atomic<bool> stopped_{false};
+  std::atomic<std::int64_t> recent_lag_ms_{0};  // worst lag of the last kLagWindow seconds
 };
 
 std::int64_t resident_memory_bytes();
