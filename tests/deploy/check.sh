@@ -152,7 +152,7 @@ scrape() {
 # and the Redis names are required.
 redis_args=()
 optional=("${PROMETHEUS_SYNTHETIC[@]}")
-if "$LMS" serve --help 2>/dev/null | grep -q -- '--redis' && command -v redis-server >/dev/null; then
+if grep -q -- '--redis' <<<"$("$LMS" serve --help 2>/dev/null)" && command -v redis-server >/dev/null; then
   redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
     echo $((20000 + RANDOM % 10000)))
   redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --daemonize no \

@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export LMS_BINARY=${1:-${LMS_BINARY:-$ROOT/build/lms}}
 legacy=${LMS_CLUSTER_NO_REDIS_FLAGS:-0}
-if [ "$legacy" != 1 ] && ! "$LMS_BINARY" serve --help 2>/dev/null | grep -q -- '--node-id'; then
+if [ "$legacy" != 1 ] && ! grep -q -- '--node-id' <<<"$("$LMS_BINARY" serve --help 2>/dev/null)"; then
   echo "skipped: $LMS_BINARY has no --node-id/--redis (set LMS_CLUSTER_NO_REDIS_FLAGS=1 to run the rest)"
   exit 77
 fi
@@ -117,7 +117,7 @@ if [ "$legacy" != 1 ]; then
     sleep 0.2
   done
   [ "$status" = 503 ] && pass "Redis stopped: n1 /readyz 503" || fail "Redis stopped: n1 /readyz still $status after 15 s"
-  curl -s "$INSTANCE_1_URL/metrics" | grep -q '^redis_connected 0' && pass "redis_connected 0" || fail "redis_connected is not 0 with Redis stopped"
+  grep -q '^redis_connected 0' <<<"$(curl -s "$INSTANCE_1_URL/metrics")" && pass "redis_connected 0" || fail "redis_connected is not 0 with Redis stopped"
   "${cluster[@]}" start-redis
   ready=no
   for _ in $(seq 1 100); do
@@ -125,7 +125,7 @@ if [ "$legacy" != 1 ]; then
     sleep 0.2
   done
   [ "$ready" = yes ] && pass "Redis back: n1 ready again" || fail "n1 not ready 20 s after Redis came back"
-  curl -s "$INSTANCE_1_URL/metrics" | grep -q '^redis_connected 1' && pass "redis_connected 1" || fail "redis_connected is not 1 after Redis came back"
+  grep -q '^redis_connected 1' <<<"$(curl -s "$INSTANCE_1_URL/metrics")" && pass "redis_connected 1" || fail "redis_connected is not 1 after Redis came back"
 fi
 
 # down leaves nothing.
