@@ -194,7 +194,8 @@ int serve(const ops::ServeConfig& config) {
   leads::LeadsService leads(store->leads(), directory, cursors, &events);
   imports::ImportService imports(*store, directory, &events,
                                  imports::ImportSettings{spool_dir(config.db, config.spool_dir), config.import_max_size,
-                                                         config.import_batch_rows, config.import_workers});
+                                                         config.import_batch_rows, config.import_workers,
+                                                         config.import_lease});
 
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::io_context*> context_ptrs;
