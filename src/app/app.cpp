@@ -251,7 +251,8 @@ int serve(const ops::ServeConfig& config) {
   leads::LeadsService leads(store->leads(), directory, cursors, &events);
   imports::ImportService imports(*store, directory, &events,
                                  imports::ImportSettings{spool_dir(config.db, config.spool_dir), config.import_max_size,
-                                                         config.import_batch_rows, config.import_workers});
+                                                         config.import_batch_rows, config.import_workers,
+                                                         config.import_lease});
 
   realtime::Hub hub(context_ptrs, events,
                     realtime::HubSettings{realtime::SessionLimits{config.ping_interval, config.ping_timeout,

@@ -2,6 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -254,12 +256,34 @@ std::string job_json(const ImportJob& job) {
   });
 }
 
+namespace {
+
+// A lease owner id: unique per process (a new UUID each start), with the host and pid for
+// the logs of whoever finds it on a job.
+std::string make_owner_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + new_id();
+}
+
+// Runs a store call to completion from the keeper thread (never an I/O thread).
+template <class T>
+T wait_for(asio::awaitable<T> task) {
+  asio::io_context ctx;
+  auto future = asio::co_spawn(ctx, std::move(task), asio::use_future);
+  ctx.run();
+  return future.get();
+}
+
+}  // namespace
+
 ImportService::ImportService(store::Store& store, accounts::AccountDirectory& directory, realtime::EventBus* events,
                              ImportSettings settings)
     : store_(store),
       directory_(directory),
       events_(events),
       settings_(std::move(settings)),
+      owner_(make_owner_id()),
       pool_(std::max(1u, settings_.workers)) {
   std::filesystem::create_directories(settings_.spool_dir);
 }
@@ -267,51 +291,138 @@ ImportService::ImportService(store::Store& store, accounts::AccountDirectory& di
 ImportService::~ImportService() { stop(); }
 
 void ImportService::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  // The keeper first: once it is gone nothing new starts, and the runners stop after their
+  // batch (a batch is far shorter than a lease, so no renewal is missed that matters).
+  if (keeper_.joinable()) keeper_.join();
   pool_.join();
 }
 
 store::Task<void> ImportService::resume() {
-  auto jobs = co_await store_.imports().unfinished_jobs();
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& job : jobs) pending_.push_back(std::move(job));
-  }
-  if (!jobs.empty()) ops::LogLine("resuming imports").num("jobs", static_cast<std::int64_t>(jobs.size())).info();
-  schedule();
+  ops::LogLine("import leases").str("owner", owner_).num("lease_ttl_ms", settings_.lease_ttl.count()).info();
+  start_keeper();
+  co_return;
 }
 
-void ImportService::schedule() {
-  std::vector<ImportJob> starting;
+void ImportService::start_keeper() {
+  std::lock_guard lock(mutex_);
+  if (keeper_.joinable() || stopping_) return;
+  keeper_ = std::thread([this] { keep(); });
+}
+
+void ImportService::wake() {
   {
     std::lock_guard lock(mutex_);
-    for (auto it = pending_.begin(); it != pending_.end() && running_ < std::max(1u, settings_.workers);) {
-      if (busy_orgs_.count(it->organization_id)) {
-        ++it;
-        continue;
-      }
-      busy_orgs_.insert(it->organization_id);
-      ++running_;
-      starting.push_back(std::move(*it));
-      it = pending_.erase(it);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void ImportService::keep() {
+  using namespace std::chrono;
+  const auto tick = std::max(milliseconds(10), std::min(settings_.claim_interval, settings_.lease_ttl / 3));
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    woken_ = false;
+    lock.unlock();
+    renew_due();
+    claim_while_free();
+    lock.lock();
+    wake_.wait_for(lock, tick, [&] { return stopping_.load() || woken_; });
+  }
+}
+
+void ImportService::renew_due() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto every = settings_.lease_ttl / 3;
+  std::vector<std::shared_ptr<Lease>> due;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, lease] : running_)
+      if (!lease->lost && now - lease->renewed >= every) due.push_back(lease);
+  }
+  for (auto& lease : due) {
+    bool renewed = false;
+    try {
+      renewed = wait_for(store_.imports().renew_lease(lease->org_id, lease->job_id, owner_, settings_.lease_ttl.count()));
+    } catch (const std::exception& error) {
+      // The database may be back before the lease ends; past it, the job may be another's.
+      ops::LogLine("import lease not renewed").str("job", lease->job_id).str("error", error.what()).warn();
+      if (std::chrono::steady_clock::now() - lease->renewed < settings_.lease_ttl) continue;
+    }
+    if (renewed) {
+      lease->renewed = now;
+      continue;
+    }
+    if (!lease->lost.exchange(true)) {
+      ++leases_lost_;
+      ops::LogLine("import lease lost").str("job", lease->job_id).str("owner", owner_).warn();
     }
   }
-  for (auto& job : starting) asio::co_spawn(pool_.get_executor(), run_job(std::move(job)), asio::detached);
 }
 
-store::Task<void> ImportService::run_job(ImportJob job) {
-  const std::string org = job.organization_id;
+void ImportService::claim_while_free() {
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || running_.size() >= std::max(1u, settings_.workers)) return;
+    }
+    std::optional<ClaimedJob> claimed;
+    const auto asked = std::chrono::steady_clock::now();
+    try {
+      claimed = wait_for(store_.imports().claim_job(owner_, settings_.lease_ttl.count()));
+    } catch (const std::exception& error) {
+      ops::LogLine("import claim failed").str("error", error.what()).warn();
+      return;
+    }
+    if (!claimed) return;
+    auto lease = std::make_shared<Lease>();
+    lease->org_id = claimed->job.organization_id;
+    lease->job_id = claimed->job.id;
+    lease->renewed = asked;  // the lease runs from (at the latest) when the claim was sent
+    ++jobs_claimed_;
+    const bool taken_over = !claimed->previous_owner.empty() && claimed->previous_owner != owner_;
+    if (taken_over) ++jobs_taken_over_;
+    ops::LogLine(taken_over ? "import taken over" : "import claimed")
+        .str("job", claimed->job.id)
+        .str("state", claimed->job.state)
+        .num("processedRows", claimed->job.processed_rows)
+        .str("previous_owner", claimed->previous_owner)
+        .info();
+    {
+      std::lock_guard lock(mutex_);
+      running_[lease->job_id] = lease;
+    }
+    asio::co_spawn(pool_.get_executor(), run_job(std::move(*claimed), lease), asio::detached);
+  }
+}
+
+store::Task<void> ImportService::run_job(ClaimedJob claimed, std::shared_ptr<Lease> lease) {
+  bool finished = false;
   try {
-    co_await process(std::move(job));
+    auto job = co_await process(std::move(claimed.job), lease);
+    finished = job.state != "queued" && job.state != "running";
   } catch (const std::exception& error) {
     ops::LogLine("import failed").str("error", error.what()).error();
   }
+  if (!finished && !lease->lost) {
+    // Stopped between batches (or by an error that left it unfinished): the next claimer,
+    // here or elsewhere, need not wait for the lease to run out.
+    try {
+      co_await store_.imports().release_lease(lease->org_id, lease->job_id, owner_);
+    } catch (const std::exception& error) {
+      ops::LogLine("import lease not released").str("job", lease->job_id).str("error", error.what()).warn();
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    busy_orgs_.erase(org);
-    --running_;
+    running_.erase(lease->job_id);
   }
-  if (!stopping_) schedule();
+  if (!stopping_) wake();  // a worker is free
 }
 
 namespace {
@@ -354,11 +465,11 @@ store::Task<std::string> ImportService::local_upload(const ImportJob& job) {
   co_return local.string();
 }
 
-store::Task<ImportJob> ImportService::process(ImportJob job) {
+store::Task<ImportJob> ImportService::process(ImportJob job, std::shared_ptr<Lease> lease) {
   try {
     job.spool_path = co_await local_upload(job);
     if (job.dry_run && job.processed_rows > 0) {  // dry runs keep no state across a restart
-      co_await store_.imports().reset_job(job.organization_id, job.id);
+      co_await store_.imports().reset_job(job.organization_id, job.id, owner_);
       job.processed_rows = 0;
       job.counts = {};
       job.next_offset = 0;
@@ -390,14 +501,21 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
     std::chrono::steady_clock::duration write_wait{}, parse_wait{};
     ImportBatch batch = parser->next();
     while (!batch.rows.empty()) {
+      if (lease->lost) co_return job;  // another instance may run it now: write nothing more
       auto upcoming = Pending<ImportBatch>::start(pool_.get_executor(), [parser] { return parser->next(); });
       batch.rr_position = job.rr_position;
+      batch.lease_owner = owner_;
       const auto rows = static_cast<std::int64_t>(batch.rows.size());
       const std::int64_t next_offset = batch.next_offset, next_row = batch.next_row;
       auto write_started = std::chrono::steady_clock::now();
       auto result = co_await store_.imports().apply_batch(std::move(batch));
       auto wait_started = std::chrono::steady_clock::now();
       write_wait += wait_started - write_started;
+      if (result.lease_lost) {  // the fence: nothing of this batch was written
+        if (!lease->lost.exchange(true)) ++leases_lost_;
+        ops::LogLine("import lease lost").str("job", job.id).str("owner", owner_).num("processedRows", job.processed_rows).warn();
+        co_return job;
+      }
       job.processed_rows += rows;
       job.counts.inserted += result.counts.inserted;
       job.counts.updated += result.counts.updated;
@@ -411,7 +529,7 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
       rows_duplicate_ += result.counts.duplicates;
       rows_invalid_ += result.counts.invalid;
       announce_batch(job, result);
-      if (stopping_) co_return job;  // resumes at the next start from the committed checkpoint
+      if (stopping_) co_return job;  // any instance resumes it from the committed checkpoint
       batch = co_await upcoming->get();
       parse_wait += std::chrono::steady_clock::now() - wait_started;
     }
@@ -430,7 +548,13 @@ store::Task<ImportJob> ImportService::process(ImportJob job) {
   }
   // (Not inside the handler: a catch block cannot co_await.)
   job.finished_at = now_ms();
-  co_await store_.imports().finish_job(job.organization_id, job.id, job.state, job.error, *job.finished_at);
+  if (!co_await store_.imports().finish_job(job.organization_id, job.id, job.state, job.error, *job.finished_at, owner_)) {
+    // The lease went to another instance meanwhile: the job is its to finish.
+    if (!lease->lost.exchange(true)) ++leases_lost_;
+    ops::LogLine("import lease lost").str("job", job.id).str("owner", owner_).str("state", job.state).warn();
+    job.state = "running";
+    co_return job;
+  }
   // The rows that matter later (errors, fills) are in the database; the file is done with.
   std::error_code ignored;
   std::filesystem::remove(job.spool_path, ignored);
@@ -451,6 +575,25 @@ void ImportService::write_metrics(std::string& out) const {
   sample("updated", rows_updated_);
   sample("duplicate", rows_duplicate_);
   sample("invalid", rows_invalid_);
+  auto counter = [&](const char* name, const char* help, const std::atomic<std::int64_t>& n) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += " counter\n";
+    out += name;
+    out += ' ';
+    out += std::to_string(n.load(std::memory_order_relaxed));
+    out += '\n';
+  };
+  counter("import_jobs_claimed_total", "Import jobs this instance claimed (queued, released or expired).",
+          jobs_claimed_);
+  counter("import_jobs_taken_over_total",
+          "Import jobs this instance claimed whose lease had expired under another owner.", jobs_taken_over_);
+  counter("import_leases_lost_total", "Import jobs this instance stopped because their lease was no longer its own.",
+          leases_lost_);
 }
 
 void ImportService::announce_batch(const ImportJob& job, const ImportBatchResult& result) {
@@ -532,15 +675,14 @@ store::Task<ImportJob> ImportService::submit(Principal caller, Upload upload) {
     not_kept = std::current_exception();
   }
   if (not_kept) {  // a job whose file no instance could read would only fail later
-    co_await store_.imports().finish_job(job.organization_id, job.id, "failed", std::string("the upload could not be stored"), now_ms());
+    co_await store_.imports().finish_job(job.organization_id, job.id, "failed", std::string("the upload could not be stored"), now_ms(), "");
     std::rethrow_exception(not_kept);
   }
   guard.keep = true;
-  {
-    std::lock_guard lock(mutex_);
-    pending_.push_back(job);
-  }
-  schedule();
+  // Claimable from now on, by this instance (woken at once) or any other.
+  co_await store_.imports().open_job(job.organization_id, job.id);
+  start_keeper();
+  wake();
   co_return job;
 }
 

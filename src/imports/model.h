@@ -45,6 +45,18 @@ struct ImportJob {
   Millis created_at = 0;
   std::optional<Millis> started_at, finished_at;
   std::optional<std::int64_t> reverted, kept;
+  // The lease: which instance runs the job (a random per-process id, empty when nobody holds
+  // it) and until when, in the store's clock (the database's on PostgreSQL). See ImportStore.
+  std::string lease_owner;
+  std::optional<Millis> lease_expires;
+};
+
+// A job an instance claimed (ImportStore::claim_job), and who held its lease before: empty
+// when nobody did (a queued job, a released lease), another owner when this is a takeover of
+// a lease that expired under it.
+struct ClaimedJob {
+  ImportJob job;
+  std::string previous_owner;
 };
 
 // One CSV record on its way to the store.
@@ -71,6 +83,9 @@ struct ImportBatch {
   std::int64_t next_offset = 0;
   std::int64_t next_row = 0;
   std::int64_t rr_position = 0;
+  // The fence: the batch commits only while this owner holds the job's lease (empty: only
+  // while nobody holds it). Otherwise nothing is written and the result says lease_lost.
+  std::string lease_owner;
 };
 
 struct ImportBatchResult {
@@ -78,6 +93,9 @@ struct ImportBatchResult {
   std::int64_t rr_position = 0;  // the turn after the batch
   // Inserted or updated leads per assignee ("" for none), for coalesced lead events.
   std::vector<std::pair<std::string, ImportCounts>> by_assignee;
+  // The job's lease was no longer the batch's owner's: nothing was written (the transaction
+  // rolled back), and the owner must stop running the job.
+  bool lease_lost = false;
 };
 
 struct ImportError {

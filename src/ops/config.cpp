@@ -195,6 +195,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->envname("LMS_IMPORT_WORKERS")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  // Advanced, so not in --help: how long an instance that died keeps its import jobs from the others.
+  duration_option(app, "--import-lease", c.import_lease, "LMS_IMPORT_LEASE",
+                  "lease of a running import job; another instance takes the job over once it runs out", "15s")
+      ->group("");
   auto rate_format = CLI::Validator(
       [](std::string& text) -> std::string {
         if (text == "off") return {};

@@ -47,6 +47,7 @@ struct ServeConfig {
   std::size_t import_max_size = 100u << 20;
   std::size_t import_batch_rows = 10000;
   unsigned import_workers = 2;
+  std::chrono::milliseconds import_lease{15'000};  // an import job's lease (renewed every third of it)
   std::string rate_api = "5000/15m";  // per user (per client address before authentication); "off"
   std::string rate_auth = "200/15m";  // /api/auth/* per client address; "off"
   std::size_t rate_max_keys = 1'000'000;

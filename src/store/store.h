@@ -153,8 +153,19 @@ class LeadStore {
 };
 
 // Durable CSV import jobs. A batch commits its rows (leads, activities, error rows) together
-// with the job's checkpoint and counts, so a restarted server resumes exactly where the last
-// committed batch ended.
+// with the job's checkpoint and counts, so a job resumes exactly where the last committed
+// batch ended.
+//
+// Leases: any instance on the database may run any job. An instance claims a job (claim_job)
+// with a lease, an owner (a random id per process) and an expiry in the store's clock (the
+// database's on PostgreSQL, so instances' clocks need not agree), and renews it while it runs.
+// Every batch is fenced by the lease: its checkpoint is written only if the batch's owner still
+// holds the lease, in the same transaction as its rows, else nothing is written. A job whose
+// lease expired (its runner died or stalled) is claimed by another instance, which continues
+// from the last committed checkpoint: no row is imported twice or skipped. At most one job of
+// an organization holds a live lease at a time: claims and renewals are serialized (one
+// advisory lock on PostgreSQL, the one writer on SQLite), a claim skips organizations with a
+// live lease, and a renewal never brings an expired lease back.
 class ImportStore {
  public:
   virtual ~ImportStore() = default;
@@ -165,15 +176,34 @@ class ImportStore {
                                                           int limit) = 0;
   // Jobs a stop or a crash left queued or running, oldest first.
   virtual Task<std::vector<imports::ImportJob>> unfinished_jobs() = 0;
+  // A created job is not claimable until its upload is stored where every instance that may
+  // claim it can read it: open_job makes it claimable.
+  virtual Task<void> open_job(std::string org_id, std::string job_id) = 0;
+  // Claims the oldest claimable job, if any: open, queued or running, its lease free or
+  // expired, and no other job of its organization holding a live lease. The lease is `owner`'s
+  // for `ttl` ms from the store's clock. Rows a concurrent claim holds are skipped, never
+  // waited for.
+  virtual Task<std::optional<imports::ClaimedJob>> claim_job(std::string owner, Millis ttl) = 0;
+  // Extends `owner`'s live lease on the job to `ttl` ms from now. False when the lease is no
+  // longer `owner`'s or has expired (an expired lease is never renewed: another job of the
+  // organization may have been claimed since); the owner must then stop running the job.
+  virtual Task<bool> renew_lease(std::string org_id, std::string job_id, std::string owner, Millis ttl) = 0;
+  // Gives the lease up (when `owner` holds it), so another instance may claim the job at once.
+  virtual Task<void> release_lease(std::string org_id, std::string job_id, std::string owner) = 0;
   // The job calls below address a job with its organization, like every tenant-owned row: a
   // job id of another organization changes nothing and reads nothing.
+  // Marks a queued or running job running with its row count (a finished job stays finished:
+  // a runner that lost its lease cannot bring it back).
   virtual Task<void> start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
                                Millis started_at) = 0;
   // Forgets a job's progress (counts, errors, checkpoint): dry runs start over after a restart.
-  virtual Task<void> reset_job(std::string org_id, std::string job_id) = 0;
+  // Fenced like a batch: only while `lease_owner` holds the lease (empty: while nobody does).
+  virtual Task<void> reset_job(std::string org_id, std::string job_id, std::string lease_owner) = 0;
   virtual Task<imports::ImportBatchResult> apply_batch(imports::ImportBatch batch) = 0;
-  virtual Task<void> finish_job(std::string org_id, std::string job_id, std::string state,
-                                std::optional<std::string> error, Millis finished_at) = 0;
+  // Ends the job and frees its lease; fenced like a batch (`lease_owner`, empty: while nobody
+  // holds the lease). Returns false when the fence refused it (nothing written).
+  virtual Task<bool> finish_job(std::string org_id, std::string job_id, std::string state,
+                                std::optional<std::string> error, Millis finished_at, std::string lease_owner) = 0;
   // The job's invalid and duplicate rows with row > after_row, in row order.
   virtual Task<std::vector<imports::ImportError>> errors(std::string org_id, std::string job_id, std::int64_t after_row,
                                                          int limit) = 0;

@@ -100,7 +100,8 @@ class StoreImports : public ::testing::TestWithParam<std::string> {
   }
 
   // The batch that follows the job's checkpoint: rows, then the offset after them.
-  ImportBatchResult apply(const ImportJob& j, std::vector<ImportRow> rows, std::vector<std::string> agents = {}) {
+  ImportBatchResult apply(const ImportJob& j, std::vector<ImportRow> rows, std::vector<std::string> agents = {},
+                          std::string lease_owner = "") {
     auto current = *app::block_on(imports().find_job(j.organization_id, j.id));
     ImportBatch b;
     b.job_id = j.id;
@@ -109,11 +110,25 @@ class StoreImports : public ::testing::TestWithParam<std::string> {
     b.dedupe = j.dedupe;
     b.dry_run = j.dry_run;
     b.round_robin = std::move(agents);
+    b.lease_owner = std::move(lease_owner);
     b.rr_position = current.rr_position;
     b.next_row = rows.empty() ? current.next_row : rows.back().row + 1;
     b.next_offset = current.next_offset + 100 * static_cast<std::int64_t>(rows.size());
     b.rows = std::move(rows);
     return app::block_on(imports().apply_batch(std::move(b)));
+  }
+
+  // A job that is claimable (its upload stored).
+  ImportJob open_job(Dedupe dedupe = Dedupe::skip, const std::string& org_id = "") {
+    auto j = job(dedupe, false, "none", org_id);
+    app::block_on(imports().open_job(j.organization_id, j.id));
+    return j;
+  }
+  std::optional<imports::ClaimedJob> claim(const std::string& owner, Millis ttl = 60'000) {
+    return app::block_on(imports().claim_job(owner, ttl));
+  }
+  bool renew(const ImportJob& j, const std::string& owner, Millis ttl = 60'000) {
+    return app::block_on(imports().renew_lease(j.organization_id, j.id, owner, ttl));
   }
 
   ImportJob reread(const ImportJob& j) { return *app::block_on(imports().find_job(j.organization_id, j.id)); }
@@ -387,7 +402,7 @@ TEST_P(StoreImports, DryRunCountsWithoutWritingLeads) {
   EXPECT_EQ(stored.processed_rows, 6);
   expect_counts(stored.counts, 1, 2, 2, 1);
 
-  app::block_on(imports().reset_job(dry.organization_id, dry.id));
+  app::block_on(imports().reset_job(dry.organization_id, dry.id, ""));
   stored = reread(dry);
   EXPECT_EQ(stored.processed_rows, 0);
   expect_counts(stored.counts, 0, 0, 0, 0);
@@ -398,7 +413,7 @@ TEST_P(StoreImports, DryRunCountsWithoutWritingLeads) {
 
 TEST_P(StoreImports, ReopenedStoreResumesFromTheCheckpoint) {
   auto done = job();
-  app::block_on(imports().finish_job(done.organization_id, done.id, "completed", std::nullopt, now_ms()));
+  app::block_on(imports().finish_job(done.organization_id, done.id, "completed", std::nullopt, now_ms(), ""));
   auto j = job(Dedupe::skip, false, "round_robin");
   std::vector<std::string> agents{agent("a"), agent("b")};
   std::vector<ImportRow> rows;
@@ -421,7 +436,7 @@ TEST_P(StoreImports, ReopenedStoreResumesFromTheCheckpoint) {
   EXPECT_EQ(resumed.header_csv, "name,phone,email");
   expect_counts(resumed.counts, 3, 0, 0, 0);
 
-  app::block_on(imports().finish_job(j.organization_id, j.id, "failed", std::string("disk full"), now_ms()));
+  app::block_on(imports().finish_job(j.organization_id, j.id, "failed", std::string("disk full"), now_ms(), ""));
   EXPECT_TRUE(app::block_on(imports().unfinished_jobs()).empty());
   auto failed = reread(j);
   EXPECT_EQ(failed.state, "failed");
@@ -447,7 +462,7 @@ TEST_P(StoreImports, RevertDeletesUnchangedLeadsAndEmptiesUnchangedFills) {
   rows.push_back(row(6, {"Yuri", "+14155550702", "yuri@example.com"}));
   const std::string a = rows[0].lead.id, b = rows[1].lead.id, c = rows[2].lead.id;
   expect_counts(apply(j, std::move(rows)).counts, 3, 2, 0, 0);
-  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms()));
+  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms(), ""));
   touch(b);     // changed since: kept
   touch(yuri);  // changed since its fill: keeps its email
 
@@ -518,8 +533,8 @@ TEST_P(StoreImports, JobCallsThroughAnotherOrganizationChangeAndReadNothing) {
   ASSERT_EQ(errors(j).size(), 1u);
 
   app::block_on(imports().start_job(other.org.id, j.id, 999, now_ms()));
-  app::block_on(imports().reset_job(other.org.id, j.id));
-  app::block_on(imports().finish_job(other.org.id, j.id, "failed", std::string("not yours"), now_ms()));
+  app::block_on(imports().reset_job(other.org.id, j.id, ""));
+  app::block_on(imports().finish_job(other.org.id, j.id, "failed", std::string("not yours"), now_ms(), ""));
   EXPECT_TRUE(app::block_on(imports().errors(other.org.id, j.id, 0, 100)).empty());
 
   auto kept = reread(j);
@@ -552,7 +567,7 @@ TEST_P(StoreImports, UploadPartsAreKeptWhereTheEngineKeepsThem) {
   EXPECT_FALSE(app::block_on(imports().upload_part(other.org.id, j.id, 0)));
   EXPECT_FALSE(app::block_on(imports().keep_upload_part(other.org.id, j.id, 5, binary)));
 
-  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms()));
+  app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms(), ""));
   EXPECT_FALSE(app::block_on(imports().upload_part(j.organization_id, j.id, 0)));
 }
 
@@ -663,6 +678,155 @@ TEST_P(StoreImports, FiveThousandRowBatchThroughput) {
   EXPECT_EQ(dups.counts.duplicates, 5000);
   std::printf("[ %s ] 5,000-row batch: insert %.0f rows/s (then %.0f rows/s), all duplicates %.0f rows/s\n",
               GetParam().c_str(), 5000 / insert_s, 5000 / second_s, 5000 / dup_s);
+}
+
+// ---- leases: which instance runs a job ----
+
+TEST_P(StoreImports, AClaimTakesAnOpenJobWithALeaseThatOthersCannotClaim) {
+  auto j = job();
+  EXPECT_FALSE(claim("A")) << "a job whose upload is not stored yet is not claimable";
+  app::block_on(imports().open_job(j.organization_id, j.id));
+  auto claimed = claim("A");
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(claimed->job.id, j.id);
+  EXPECT_EQ(claimed->previous_owner, "");
+  EXPECT_EQ(claimed->job.lease_owner, "A");
+  ASSERT_TRUE(claimed->job.lease_expires);
+  EXPECT_EQ(claimed->job.processed_rows, 0);
+  EXPECT_EQ(reread(j).lease_owner, "A");
+  EXPECT_FALSE(claim("B")) << "a live lease is not claimable";
+  EXPECT_FALSE(claim("A")) << "not even by its owner";
+}
+
+TEST_P(StoreImports, OnlyTheOwnerRenewsItsLiveLease) {
+  auto j = open_job();
+  ASSERT_TRUE(claim("A", 1'000));
+  const Millis first = *reread(j).lease_expires;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(renew(j, "A", 60'000));
+  EXPECT_GE(*reread(j).lease_expires, first + 50'000);
+  EXPECT_FALSE(renew(j, "B"));
+  EXPECT_EQ(reread(j).lease_owner, "A");
+  auto other = sqlite::create_org_with_admin(store_->accounts(), "Other");
+  EXPECT_FALSE(app::block_on(imports().renew_lease(other.org.id, j.id, "A", 60'000))) << "tenancy";
+}
+
+TEST_P(StoreImports, AnExpiredLeaseIsNeverRenewedAndAnotherOwnerTakesTheJobOver) {
+  auto j = open_job();
+  ASSERT_TRUE(claim("A", 100));
+  EXPECT_FALSE(claim("B"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(renew(j, "A")) << "an expired lease must not come back";
+  auto taken = claim("B");
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->job.id, j.id);
+  EXPECT_EQ(taken->previous_owner, "A");
+  EXPECT_EQ(reread(j).lease_owner, "B");
+  EXPECT_FALSE(renew(j, "A"));
+  EXPECT_TRUE(renew(j, "B"));
+}
+
+TEST_P(StoreImports, AReleasedLeaseIsClaimableAtOnce) {
+  auto j = open_job();
+  ASSERT_TRUE(claim("A"));
+  app::block_on(imports().release_lease(j.organization_id, j.id, "B"));  // not B's to release
+  EXPECT_FALSE(claim("B"));
+  app::block_on(imports().release_lease(j.organization_id, j.id, "A"));
+  EXPECT_EQ(reread(j).lease_owner, "");
+  auto again = claim("B");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->previous_owner, "") << "a release is no takeover";
+}
+
+TEST_P(StoreImports, ABatchFencedOutByALostLeaseWritesNothing) {
+  auto j = open_job();
+  ASSERT_TRUE(claim("A", 150));
+  std::vector<ImportRow> first;
+  first.push_back(row(2, {"A1", "+14155550801", std::nullopt}));
+  first.push_back(invalid(3, "x,y", "bad row"));
+  auto ok = apply(j, std::move(first), {}, "A");
+  EXPECT_FALSE(ok.lease_lost);
+  expect_counts(ok.counts, 1, 0, 0, 1);
+  std::vector<ImportRow> unowned;
+  unowned.push_back(row(4, {"Z", "+14155550899", std::nullopt}));
+  EXPECT_TRUE(apply(j, std::move(unowned)).lease_lost) << "a batch without the owner while someone holds the lease";
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_TRUE(claim("B"));  // A's runner stalled past its lease
+  std::vector<ImportRow> late;
+  late.push_back(row(4, {"A2", "+14155550802", std::nullopt}));
+  late.push_back(invalid(5, "p,q", "bad too"));
+  const std::string late_id = late[0].lead.id;
+  auto refused = apply(j, std::move(late), {}, "A");
+  EXPECT_TRUE(refused.lease_lost);
+  auto stored = reread(j);
+  EXPECT_EQ(stored.processed_rows, 2);
+  EXPECT_EQ(stored.next_row, 4);
+  expect_counts(stored.counts, 1, 0, 0, 1);
+  EXPECT_FALSE(lead(late_id)) << "the refused batch's lead was written";
+  EXPECT_EQ(errors(j).size(), 1u) << "the refused batch's error row was written";
+  EXPECT_FALSE(app::block_on(imports().finish_job(j.organization_id, j.id, "failed", std::string("stale"), now_ms(), "A")));
+  app::block_on(imports().reset_job(j.organization_id, j.id, "A"));
+  EXPECT_EQ(reread(j).state, "running");
+  EXPECT_EQ(reread(j).processed_rows, 2) << "a stale reset went through the fence";
+
+  // The new owner continues from the last committed checkpoint, row 4.
+  std::vector<ImportRow> again;
+  again.push_back(row(4, {"A2", "+14155550802", std::nullopt}));
+  again.push_back(invalid(5, "p,q", "bad too"));
+  auto resumed = apply(j, std::move(again), {}, "B");
+  EXPECT_FALSE(resumed.lease_lost);
+  expect_counts(resumed.counts, 1, 0, 0, 1);
+  EXPECT_TRUE(app::block_on(imports().finish_job(j.organization_id, j.id, "completed", std::nullopt, now_ms(), "B")));
+  stored = reread(j);
+  EXPECT_EQ(stored.state, "completed");
+  EXPECT_EQ(stored.processed_rows, 4);
+  EXPECT_EQ(stored.lease_owner, "") << "a finished job holds no lease";
+  expect_counts(stored.counts, 2, 0, 0, 2);
+  app::block_on(imports().start_job(j.organization_id, j.id, 100, now_ms()));
+  EXPECT_EQ(reread(j).state, "completed") << "a late start_job brought a finished job back";
+  EXPECT_FALSE(claim("C"));
+}
+
+TEST_P(StoreImports, OneJobPerOrganizationHoldsALiveLease) {
+  auto first = open_job();
+  auto second = open_job();
+  auto other_org = sqlite::create_org_with_admin(store_->accounts(), "Other");
+  auto elsewhere = open_job(Dedupe::skip, other_org.org.id);
+
+  auto a = claim("A");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->job.id, first.id) << "the oldest job first";
+  auto b = claim("B");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->job.id, elsewhere.id) << "the organization's second job waits while its first holds a lease";
+  EXPECT_FALSE(claim("C"));
+
+  // Released, not finished: the first is claimable again, and still comes before the second.
+  app::block_on(imports().release_lease(first.organization_id, first.id, "A"));
+  auto c = claim("C");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->job.id, first.id);
+  EXPECT_FALSE(claim("D"));
+  ASSERT_TRUE(app::block_on(imports().finish_job(first.organization_id, first.id, "completed", std::nullopt, now_ms(), "C")));
+  auto d = claim("D");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->job.id, second.id);
+  EXPECT_FALSE(claim("E"));
+
+  // An expired lease no longer holds its organization: the job itself is claimable again.
+  auto third_org = sqlite::create_org_with_admin(store_->accounts(), "Third");
+  auto x = open_job(Dedupe::skip, third_org.org.id);
+  auto y = open_job(Dedupe::skip, third_org.org.id);
+  auto held = claim("E", 100);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->job.id, x.id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto over = claim("F");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->job.id, x.id);
+  EXPECT_EQ(over->previous_owner, "E");
+  EXPECT_FALSE(claim("G")) << y.id << " ran beside its organization's live lease";
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreImports, ::testing::ValuesIn(lms::testing::test_engines()),

@@ -3,8 +3,11 @@
 // batch's phones and emails (locked when dedupe=update may fill them), classify the rows in row
 // order exactly as the SQLite engine does one row at a time (Planner, in memory), COPY the
 // outcome into a per-connection staging table, and apply it with set-based statements ending
-// in the job's checkpoint. A concurrent write that invalidates the plan (a phone taken
+// in the job's checkpoint, which is fenced by the job's lease (store.h: a batch of an owner that
+// lost the lease rolls back whole). A concurrent write that invalidates the plan (a phone taken
 // meanwhile) surfaces as a unique violation or a short count, and the transaction runs again.
+// Claims and renewals of leases are serialized by an advisory lock and measured by the
+// database's clock.
 #include "store/postgres/import_store.h"
 
 #include <algorithm>
@@ -32,7 +35,7 @@ namespace {
 constexpr const char* kJobColumns =
     "id, org_id, created_by, file_name, spool_path, header_csv, state, dedupe, assign, source, mapping, dry_run, "
     "total_rows, processed_rows, inserted, updated, duplicates, invalid, next_offset, next_row, rr_position, error, "
-    "created_at, started_at, finished_at, reverted, kept";
+    "created_at, started_at, finished_at, reverted, kept, lease_owner, lease_expires";
 
 ImportJob read_job(const Result& r, int i) {
   ImportJob j;
@@ -60,6 +63,8 @@ ImportJob read_job(const Result& r, int i) {
   j.finished_at = r.opt_integer(i, 24);
   j.reverted = r.opt_integer(i, 25);
   j.kept = r.opt_integer(i, 26);
+  j.lease_owner = r.opt(i, 27).value_or("");
+  j.lease_expires = r.opt_integer(i, 28);
   return j;
 }
 
@@ -170,6 +175,9 @@ constexpr const char* kCopyStage = "COPY import_stage FROM STDIN";
 
 constexpr const char* kOrgExists = "SELECT 1 FROM organizations WHERE id = $1";
 constexpr const char* kLockJob = "SELECT 1 FROM import_jobs WHERE id = $1 FOR UPDATE";
+// A batch's first look at the lease, unlocked: the fence that counts is the checkpoint's, at
+// the end of the batch (so a renewal waits for the job row only while the batch commits).
+constexpr const char* kLeaseOwner = "SELECT lease_owner FROM import_jobs WHERE id = $1";
 
 // The organization's leads that hold any of the batch's phones ($2) or emails ($3).
 #define LMS_MATCHING_LEADS                                                                                     \
@@ -206,7 +214,7 @@ constexpr const char* kRecordErrors =
 constexpr const char* kCheckpoint =
     "UPDATE import_jobs SET processed_rows = processed_rows + $1, inserted = inserted + $2, updated = updated + $3, "
     "duplicates = duplicates + $4, invalid = invalid + $5, next_offset = $6, next_row = $7, rr_position = $8 "
-    "WHERE id = $9";
+    "WHERE id = $9 AND lease_owner IS NOT DISTINCT FROM $10";
 
 // ---- the plan of a batch ----
 
@@ -438,6 +446,15 @@ struct Writes {
   }
 };
 
+// The fence's owner: NULL for "nobody holds the lease".
+Param owner_param(const std::string& owner) {
+  return owner.empty() ? std::nullopt : std::optional<std::string>(owner);
+}
+
+// Thrown inside a transaction whose fence refused it, so that it rolls back; apply_batch
+// turns it into ImportBatchResult::lease_lost.
+struct LeaseLost {};
+
 Writes batch_writes(const ImportBatch& b, const BatchPlan& plan) {
   Writes w;
   if (plan.inserts > 0) w.add(kInsertLeads, Params{param(b.organization_id), param(b.job_id)}, plan.inserts);
@@ -451,7 +468,7 @@ Writes batch_writes(const ImportBatch& b, const BatchPlan& plan) {
   const ImportCounts& n = plan.counts;
   w.add(kCheckpoint, Params{param(static_cast<std::int64_t>(b.rows.size())), param(n.inserted), param(n.updated),
                             param(n.duplicates), param(n.invalid), param(b.next_offset), param(b.next_row),
-                            param(plan.rr), param(b.job_id)});
+                            param(plan.rr), param(b.job_id), owner_param(b.lease_owner)});
   return w;
 }
 
@@ -537,7 +554,7 @@ Task<void> PgImportStore::create_job(ImportJob j) {
              param(j.created_at)};
     co_await c.query(
         "INSERT INTO import_jobs (id, org_id, created_by, file_name, spool_path, header_csv, state, dedupe, assign, "
-        "source, mapping, dry_run, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "source, mapping, dry_run, created_at, ready) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false)",
         std::move(p));
   });
 }
@@ -572,28 +589,98 @@ Task<std::vector<ImportJob>> PgImportStore::unfinished_jobs() {
   });
 }
 
+namespace {
+
+// Claims and renewals, the calls that make a lease live, take this lock (any constant the
+// instances agree on), so they happen one after the other: a claim that saw an organization
+// without a live lease cannot be overtaken by a renewal bringing one back.
+constexpr const char* kLeaseLock = "SELECT pg_advisory_xact_lock(7301162025)";
+// The database's clock in milliseconds, read once per statement (MATERIALIZED): every
+// instance measures leases by the same clock.
+#define LMS_DB_NOW "WITH now AS MATERIALIZED (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms) "
+
+// The oldest open job that is queued or running, whose lease is free or expired, of an
+// organization where no other job holds a live lease; a job row another transaction holds (a
+// claim, a batch's checkpoint) is skipped rather than waited for.
+constexpr const char* kClaim =
+    LMS_DB_NOW
+    ", candidate AS ("
+    " SELECT c.id AS claimed, c.lease_owner AS previous FROM import_jobs c, now"
+    " WHERE c.state IN ('queued', 'running') AND c.ready AND (c.lease_expires IS NULL OR c.lease_expires <= now.ms)"
+    " AND NOT EXISTS (SELECT 1 FROM import_jobs o WHERE o.org_id = c.org_id AND o.id <> c.id"
+    "   AND o.state IN ('queued', 'running') AND o.lease_expires > now.ms)"
+    " ORDER BY c.created_at, c.id LIMIT 1 FOR UPDATE OF c SKIP LOCKED) "
+    "UPDATE import_jobs j SET lease_owner = $1, lease_expires = now.ms + $2 FROM candidate, now "
+    "WHERE j.id = candidate.claimed RETURNING ";
+// Never brings an expired lease back: a claim may have counted on it being dead.
+constexpr const char* kRenew =
+    LMS_DB_NOW
+    "UPDATE import_jobs SET lease_expires = now.ms + $1 FROM now "
+    "WHERE id = $2 AND org_id = $3 AND lease_owner = $4 AND lease_expires > now.ms";
+#undef LMS_DB_NOW
+
+}  // namespace
+
+Task<void> PgImportStore::open_job(std::string org_id, std::string job_id) {
+  co_await pool_.with([&](Connection& c) -> Task<void> {
+    Params p{param(job_id), param(org_id)};
+    co_await c.query("UPDATE import_jobs SET ready = true WHERE id = $1 AND org_id = $2", std::move(p));
+  });
+}
+
+Task<std::optional<imports::ClaimedJob>> PgImportStore::claim_job(std::string owner, Millis ttl) {
+  co_return co_await pool_.transaction([&](Connection& c) -> Task<std::optional<imports::ClaimedJob>> {
+    std::vector<Statement> s;
+    s.push_back(Statement{kLeaseLock, {}});
+    s.push_back(Statement{std::string(kClaim) + kJobColumns + ", candidate.previous", Params{param(owner), param(ttl)}});
+    auto r = co_await c.pipeline(std::move(s));
+    if (r[1].rows() == 0) co_return std::nullopt;
+    co_return imports::ClaimedJob{read_job(r[1], 0), r[1].opt(0, 29).value_or("")};
+  });
+}
+
+Task<bool> PgImportStore::renew_lease(std::string org_id, std::string job_id, std::string owner, Millis ttl) {
+  co_return co_await pool_.transaction([&](Connection& c) -> Task<bool> {
+    std::vector<Statement> s;
+    s.push_back(Statement{kLeaseLock, {}});
+    s.push_back(Statement{kRenew, Params{param(ttl), param(job_id), param(org_id), param(owner)}});
+    auto r = co_await c.pipeline(std::move(s));
+    co_return r[1].affected() == 1;
+  });
+}
+
+Task<void> PgImportStore::release_lease(std::string org_id, std::string job_id, std::string owner) {
+  co_await pool_.with([&](Connection& c) -> Task<void> {
+    Params p{param(job_id), param(org_id), param(owner)};
+    co_await c.query(
+        "UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL WHERE id = $1 AND org_id = $2 "
+        "AND lease_owner = $3",
+        std::move(p));
+  });
+}
+
 Task<void> PgImportStore::start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
                                     Millis started_at) {
   co_await pool_.with([&](Connection& c) -> Task<void> {
     Params p{param(total_rows), param(started_at), param(job_id), param(org_id)};
     co_await c.query(
         "UPDATE import_jobs SET state = 'running', total_rows = $1, started_at = coalesce(started_at, $2) "
-        "WHERE id = $3 AND org_id = $4",
+        "WHERE id = $3 AND org_id = $4 AND state IN ('queued', 'running')",
         std::move(p));
   });
 }
 
-Task<void> PgImportStore::reset_job(std::string org_id, std::string job_id) {
+Task<void> PgImportStore::reset_job(std::string org_id, std::string job_id, std::string lease_owner) {
   co_await pool_.transaction([&](Connection& c) -> Task<void> {
-    std::vector<Statement> s;
-    s.push_back(Statement{
+    Params p{param(job_id), param(org_id), owner_param(lease_owner)};
+    auto reset = co_await c.query(
         "UPDATE import_jobs SET processed_rows = 0, inserted = 0, updated = 0, duplicates = 0, invalid = 0, "
-        "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = $1 AND org_id = $2",
-        Params{param(job_id), param(org_id)}});
-    s.push_back(Statement{
-        "DELETE FROM import_errors WHERE job = $1 AND EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $2)",
-        Params{param(job_id), param(org_id)}});
-    co_await c.pipeline(std::move(s));
+        "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = $1 AND org_id = $2 "
+        "AND lease_owner IS NOT DISTINCT FROM $3",
+        std::move(p));
+    if (reset.affected() == 0) co_return;  // another organization's job, or the fence: its errors stay
+    Params del{param(job_id)};
+    co_await c.query("DELETE FROM import_errors WHERE job = $1", std::move(del));
   });
 }
 
@@ -601,50 +688,64 @@ Task<ImportBatchResult> PgImportStore::apply_batch(ImportBatch batch) {
   const auto keys = batch_keys(batch);
   const bool may_fill = batch.dedupe == Dedupe::update && !batch.dry_run;
   int attempts = 0;
-  co_return co_await pool_.transaction([&](Connection& c) -> Task<ImportBatchResult> {
-    if (++attempts > kAttemptsBeforeLock && !batch.dry_run) co_await c.exec(kHoldOffLeadWriters);
-    std::vector<Statement> reads;
-    reads.push_back(Statement{kOrgExists, Params{param(batch.organization_id)}});
-    reads.push_back(Statement{kLockJob, Params{param(batch.job_id)}});
-    reads.push_back(Statement{may_fill ? kMatchingLeadsLocked : kMatchingLeads,
-                              Params{param(batch.organization_id), param(keys.first), param(keys.second)}});
-    auto read = co_await c.pipeline(std::move(reads));
-    if (read[0].rows() == 0) throw std::logic_error("apply_batch: unknown organization");
-    std::vector<KnownLead> known;
-    for (int i = 0; i < read[2].rows(); ++i) known.push_back(read_known(read[2], i));
-    BatchPlan plan = Planner(batch, std::move(known)).run();
+  std::optional<ImportBatchResult> applied;
+  try {
+    applied = co_await pool_.transaction([&](Connection& c) -> Task<ImportBatchResult> {
+      if (++attempts > kAttemptsBeforeLock && !batch.dry_run) co_await c.exec(kHoldOffLeadWriters);
+      std::vector<Statement> reads;
+      reads.push_back(Statement{kOrgExists, Params{param(batch.organization_id)}});
+      reads.push_back(Statement{kLeaseOwner, Params{param(batch.job_id)}});
+      reads.push_back(Statement{may_fill ? kMatchingLeadsLocked : kMatchingLeads,
+                                Params{param(batch.organization_id), param(keys.first), param(keys.second)}});
+      auto read = co_await c.pipeline(std::move(reads));
+      if (read[0].rows() == 0) throw std::logic_error("apply_batch: unknown organization");
+      if (read[1].rows() == 0 || read[1].opt(0, 0).value_or("") != batch.lease_owner) throw LeaseLost{};
+      std::vector<KnownLead> known;
+      for (int i = 0; i < read[2].rows(); ++i) known.push_back(read_known(read[2], i));
+      BatchPlan plan = Planner(batch, std::move(known)).run();
 
-    if (!plan.stage.empty()) {
-      co_await c.exec(kCreateStage);
-      co_await c.copy_in(kCopyStage, std::move(plan.stage));
-    }
-    Writes writes = batch_writes(batch, plan);
-    std::vector<Result> done;
-    bool conflict = false;
-    try {
-      done = co_await c.pipeline(std::move(writes.statements));
-    } catch (const PgError& e) {
-      if (!e.unique_violation()) throw;
-      conflict = true;  // a phone or email taken since the plan was made
-    }
-    for (std::size_t i = 0; !conflict && i < done.size(); ++i)
-      conflict = writes.expected[i] >= 0 && done[i].affected() != writes.expected[i];
-    if (conflict) throw raced();
-    co_return batch_result(plan);
-  });
+      if (!plan.stage.empty()) {
+        co_await c.exec(kCreateStage);
+        co_await c.copy_in(kCopyStage, std::move(plan.stage));
+      }
+      Writes writes = batch_writes(batch, plan);
+      std::vector<Result> done;
+      bool conflict = false;
+      try {
+        done = co_await c.pipeline(std::move(writes.statements));
+      } catch (const PgError& e) {
+        if (!e.unique_violation()) throw;
+        conflict = true;  // a phone or email taken since the plan was made
+      }
+      // The fence: the checkpoint (the last write) found the job under another owner.
+      if (!conflict && done.back().affected() == 0) throw LeaseLost{};
+      for (std::size_t i = 0; !conflict && i < done.size(); ++i)
+        conflict = writes.expected[i] >= 0 && done[i].affected() != writes.expected[i];
+      if (conflict) throw raced();
+      co_return batch_result(plan);
+    });
+  } catch (const LeaseLost&) {
+  }
+  if (applied) co_return std::move(*applied);
+  ImportBatchResult lost;
+  lost.lease_lost = true;
+  lost.rr_position = batch.rr_position;
+  co_return lost;
 }
 
-Task<void> PgImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
-                                     std::optional<std::string> error, Millis finished_at) {
-  co_await pool_.with([&](Connection& c) -> Task<void> {
-    std::vector<Statement> s;
-    s.push_back(Statement{"UPDATE import_jobs SET state = $1, error = $2, finished_at = $3 WHERE id = $4 AND org_id = $5",
-                          Params{param(state), param(error), param(finished_at), param(job_id), param(org_id)}});
+Task<bool> PgImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
+                                     std::optional<std::string> error, Millis finished_at, std::string lease_owner) {
+  co_return co_await pool_.transaction([&](Connection& c) -> Task<bool> {
+    Params p{param(state), param(error), param(finished_at), param(job_id), param(org_id), owner_param(lease_owner)};
+    auto finished = co_await c.query(
+        "UPDATE import_jobs SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_expires = NULL "
+        "WHERE id = $4 AND org_id = $5 AND lease_owner IS NOT DISTINCT FROM $6",
+        std::move(p));
+    if (finished.affected() == 0) co_return false;
     // The rows that matter later (errors, fills) are in their tables; the file is done with.
-    s.push_back(Statement{
-        "DELETE FROM import_uploads WHERE job = $1 AND EXISTS (SELECT 1 FROM import_jobs WHERE id = $1 AND org_id = $2)",
-        Params{param(job_id), param(org_id)}});
-    co_await c.pipeline(std::move(s));
+    Params del{param(job_id)};
+    co_await c.query("DELETE FROM import_uploads WHERE job = $1", std::move(del));
+    co_return true;
   });
 }
 

@@ -20,10 +20,14 @@ class PgImportStore final : public ImportStore {
   Task<std::vector<imports::ImportJob>> unfinished_jobs() override;
   Task<void> start_job(std::string org_id, std::string job_id, std::int64_t total_rows,
                        Millis started_at) override;
-  Task<void> reset_job(std::string org_id, std::string job_id) override;
+  Task<void> open_job(std::string org_id, std::string job_id) override;
+  Task<std::optional<imports::ClaimedJob>> claim_job(std::string owner, Millis ttl) override;
+  Task<bool> renew_lease(std::string org_id, std::string job_id, std::string owner, Millis ttl) override;
+  Task<void> release_lease(std::string org_id, std::string job_id, std::string owner) override;
+  Task<void> reset_job(std::string org_id, std::string job_id, std::string lease_owner) override;
   Task<imports::ImportBatchResult> apply_batch(imports::ImportBatch batch) override;
-  Task<void> finish_job(std::string org_id, std::string job_id, std::string state, std::optional<std::string> error,
-                        Millis finished_at) override;
+  Task<bool> finish_job(std::string org_id, std::string job_id, std::string state, std::optional<std::string> error,
+                        Millis finished_at, std::string lease_owner) override;
   Task<std::vector<imports::ImportError>> errors(std::string org_id, std::string job_id, std::int64_t after_row,
                                                  int limit) override;
   Task<bool> keep_upload_part(std::string org_id, std::string job_id, int part, std::string bytes) override;

@@ -206,6 +206,15 @@ constexpr Migration kMigrations[] = {
       -- leads.import_id (PgLeadStore::list_activities): no row per imported lead.
       DELETE FROM activities WHERE type = 'imported';
     )sql"},
+    {5, R"sql(
+      -- Import jobs across instances: a job is run by the instance holding its lease (owner: a
+      -- random id per process; expiry: milliseconds in the database's clock). A new job is
+      -- claimable once its upload is stored (ready); jobs of earlier versions are.
+      ALTER TABLE import_jobs ADD COLUMN lease_owner text;
+      ALTER TABLE import_jobs ADD COLUMN lease_expires bigint;
+      ALTER TABLE import_jobs ADD COLUMN ready boolean NOT NULL DEFAULT true;
+      CREATE INDEX import_jobs_unfinished_by_org ON import_jobs (org_id) WHERE state IN ('queued', 'running');
+    )sql"},
 };
 
 // Any constant both engines' instances agree on: the key of the migration advisory lock.

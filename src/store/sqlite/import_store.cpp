@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kJobColumns =
     "id, org_id, created_by, file_name, spool_path, header_csv, state, dedupe, assign, source, mapping, dry_run, "
     "total_rows, processed_rows, inserted, updated, duplicates, invalid, next_offset, next_row, rr_position, error, "
-    "created_at, started_at, finished_at, reverted, kept";
+    "created_at, started_at, finished_at, reverted, kept, lease_owner, lease_expires";
 
 std::optional<std::int64_t> optional_integer(const Statement& s, int column) {
   if (s.is_null(column)) return std::nullopt;
@@ -54,6 +54,8 @@ ImportJob read_job(const Statement& s) {
   j.finished_at = optional_integer(s, 24);
   j.reverted = optional_integer(s, 25);
   j.kept = optional_integer(s, 26);
+  j.lease_owner = s.optional_text(27).value_or("");
+  j.lease_expires = optional_integer(s, 28);
   return j;
 }
 
@@ -100,6 +102,11 @@ std::string import_data(const std::string& job_id, const std::vector<std::string
   });
 }
 
+// The fence's owner: NULL for "nobody holds the lease" (`lease_owner IS ?` matches it then).
+std::optional<std::string> owner_value(const std::string& owner) {
+  return owner.empty() ? std::nullopt : std::optional<std::string>(owner);
+}
+
 void record_error(Connection& c, const std::string& job, const imports::ImportRow& row, const std::string& reason) {
   c.prepare("INSERT OR REPLACE INTO import_errors (job, row, reason, cells) VALUES (?, ?, ?, ?)")
       .bind(1, job)
@@ -115,7 +122,7 @@ Task<void> SqliteImportStore::create_job(ImportJob j) {
   co_await engine_.write([&](Connection& c) {
     c.prepare(
          "INSERT INTO import_jobs (id, org_id, created_by, file_name, spool_path, header_csv, state, dedupe, assign, "
-         "source, mapping, dry_run, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+         "source, mapping, dry_run, created_at, ready) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)")
         .bind(1, j.id)
         .bind(2, j.organization_id)
         .bind(3, j.created_by)
@@ -170,7 +177,7 @@ Task<void> SqliteImportStore::start_job(std::string org_id, std::string job_id, 
   co_await engine_.write([&](Connection& c) {
     c.prepare(
          "UPDATE import_jobs SET state = 'running', total_rows = ?, started_at = coalesce(started_at, ?) "
-         "WHERE id = ? AND org_id = ?")
+         "WHERE id = ? AND org_id = ? AND state IN ('queued', 'running')")
         .bind(1, total_rows)
         .bind(2, started_at)
         .bind(3, job_id)
@@ -179,15 +186,80 @@ Task<void> SqliteImportStore::start_job(std::string org_id, std::string job_id, 
   });
 }
 
-Task<void> SqliteImportStore::reset_job(std::string org_id, std::string job_id) {
+Task<void> SqliteImportStore::open_job(std::string org_id, std::string job_id) {
+  co_await engine_.write([&](Connection& c) {
+    c.prepare("UPDATE import_jobs SET ready = 1 WHERE id = ? AND org_id = ?").bind(1, job_id).bind(2, org_id).run();
+  });
+}
+
+// Claims and renewals run on the one writer, one after the other, with the clock read there:
+// the same serialization PostgreSQL gets from its advisory lock.
+Task<std::optional<imports::ClaimedJob>> SqliteImportStore::claim_job(std::string owner, Millis ttl) {
+  co_return co_await engine_.write([&](Connection& c) -> std::optional<imports::ClaimedJob> {
+    const Millis now = now_ms();
+    std::string id, previous;
+    {
+      auto s = c.prepare(
+          "SELECT c.id, c.lease_owner FROM import_jobs c "
+          "WHERE c.state IN ('queued', 'running') AND c.ready AND (c.lease_expires IS NULL OR c.lease_expires <= ?1) "
+          "AND NOT EXISTS (SELECT 1 FROM import_jobs o WHERE o.org_id = c.org_id AND o.id <> c.id "
+          "  AND o.state IN ('queued', 'running') AND o.lease_expires > ?1) "
+          "ORDER BY c.created_at, c.id LIMIT 1");
+      s.bind(1, now);
+      if (!s.step()) return std::nullopt;
+      id = s.text(0);
+      previous = s.optional_text(1).value_or("");
+    }
+    c.prepare("UPDATE import_jobs SET lease_owner = ?, lease_expires = ? WHERE id = ?")
+        .bind(1, owner)
+        .bind(2, now + ttl)
+        .bind(3, id)
+        .run();
+    auto s = c.prepare_text(std::string("SELECT ") + kJobColumns + " FROM import_jobs WHERE id = ?");
+    s.bind(1, id);
+    s.step();
+    return imports::ClaimedJob{read_job(s), previous};
+  });
+}
+
+Task<bool> SqliteImportStore::renew_lease(std::string org_id, std::string job_id, std::string owner, Millis ttl) {
+  co_return co_await engine_.write([&](Connection& c) {
+    const Millis now = now_ms();
+    c.prepare(
+         "UPDATE import_jobs SET lease_expires = ? WHERE id = ? AND org_id = ? AND lease_owner = ? "
+         "AND lease_expires > ?")
+        .bind(1, now + ttl)
+        .bind(2, job_id)
+        .bind(3, org_id)
+        .bind(4, owner)
+        .bind(5, now)
+        .run();
+    return c.changes() == 1;
+  });
+}
+
+Task<void> SqliteImportStore::release_lease(std::string org_id, std::string job_id, std::string owner) {
+  co_await engine_.write([&](Connection& c) {
+    c.prepare(
+         "UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL WHERE id = ? AND org_id = ? "
+         "AND lease_owner = ?")
+        .bind(1, job_id)
+        .bind(2, org_id)
+        .bind(3, owner)
+        .run();
+  });
+}
+
+Task<void> SqliteImportStore::reset_job(std::string org_id, std::string job_id, std::string lease_owner) {
   co_await engine_.write([&](Connection& c) {
     c.prepare(
          "UPDATE import_jobs SET processed_rows = 0, inserted = 0, updated = 0, duplicates = 0, invalid = 0, "
-         "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = ? AND org_id = ?")
+         "next_offset = 0, next_row = 2, rr_position = 0 WHERE id = ? AND org_id = ? AND lease_owner IS ?")
         .bind(1, job_id)
         .bind(2, org_id)
+        .bind(3, owner_value(lease_owner))
         .run();
-    if (c.changes() == 0) return;  // another organization's job: its errors stay
+    if (c.changes() == 0) return;  // another organization's job, or the fence: its errors stay
     c.prepare("DELETE FROM import_errors WHERE job = ?").bind(1, job_id).run();
   });
 }
@@ -210,6 +282,16 @@ std::optional<SqliteImportStore::Existing> SqliteImportStore::find_existing(Conn
 ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch& b) {
   auto org = leads_.org_key(c, b.organization_id);
   if (!org) throw std::logic_error("apply_batch: unknown organization");
+  {  // The writer is the only one: a lease seen here is the lease when the batch commits.
+    auto lease = c.prepare("SELECT 1 FROM import_jobs WHERE id = ? AND lease_owner IS ?");
+    lease.bind(1, b.job_id).bind(2, owner_value(b.lease_owner));
+    if (!lease.step()) {
+      ImportBatchResult lost;
+      lost.lease_lost = true;
+      lost.rr_position = b.rr_position;
+      return lost;
+    }
+  }
   ImportCounts counts;
   std::map<std::string, ImportCounts> by_assignee;
   std::int64_t rr = b.rr_position;
@@ -300,7 +382,7 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
   c.prepare(
        "UPDATE import_jobs SET processed_rows = processed_rows + ?, inserted = inserted + ?, updated = updated + ?, "
        "duplicates = duplicates + ?, invalid = invalid + ?, next_offset = ?, next_row = ?, rr_position = ? "
-       "WHERE id = ?")
+       "WHERE id = ? AND lease_owner IS ?")
       .bind(1, static_cast<std::int64_t>(b.rows.size()))
       .bind(2, counts.inserted)
       .bind(3, counts.updated)
@@ -310,7 +392,11 @@ ImportBatchResult SqliteImportStore::apply_rows(Connection& c, const ImportBatch
       .bind(7, b.next_row)
       .bind(8, rr)
       .bind(9, b.job_id)
+      .bind(10, owner_value(b.lease_owner))
       .run();
+  // The fence, as on PostgreSQL (it cannot fail here after the check above, but the
+  // checkpoint is what must never be written without the lease).
+  if (c.changes() != 1) throw std::logic_error("apply_batch: the job's lease changed during the batch");
 
   ImportBatchResult result{counts, rr, {}};
   for (auto& [assignee, n] : by_assignee) result.by_assignee.emplace_back(assignee, n);
@@ -321,16 +407,20 @@ Task<ImportBatchResult> SqliteImportStore::apply_batch(ImportBatch batch) {
   co_return co_await engine_.write([&](Connection& c) { return apply_rows(c, batch); });
 }
 
-Task<void> SqliteImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
-                                         std::optional<std::string> error, Millis finished_at) {
-  co_await engine_.write([&](Connection& c) {
-    c.prepare("UPDATE import_jobs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND org_id = ?")
+Task<bool> SqliteImportStore::finish_job(std::string org_id, std::string job_id, std::string state,
+                                         std::optional<std::string> error, Millis finished_at, std::string lease_owner) {
+  co_return co_await engine_.write([&](Connection& c) {
+    c.prepare(
+         "UPDATE import_jobs SET state = ?, error = ?, finished_at = ?, lease_owner = NULL, lease_expires = NULL "
+         "WHERE id = ? AND org_id = ? AND lease_owner IS ?")
         .bind(1, state)
         .bind(2, error)
         .bind(3, finished_at)
         .bind(4, job_id)
         .bind(5, org_id)
+        .bind(6, owner_value(lease_owner))
         .run();
+    return c.changes() == 1;
   });
 }
 

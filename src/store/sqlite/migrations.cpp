@@ -203,6 +203,15 @@ constexpr Migration kMigrations[] = {
       -- leads.import_id (SqliteLeadStore::list_activities): no row per imported lead.
       DELETE FROM activities WHERE type = 'imported';
     )sql"},
+    {7, R"sql(
+      -- Import jobs under leases, as on PostgreSQL: the instance holding a job's lease runs it
+      -- (owner: a random id per process; expiry: milliseconds). A new job is claimable once its
+      -- upload is stored (ready); jobs of earlier versions are.
+      ALTER TABLE import_jobs ADD COLUMN lease_owner TEXT;
+      ALTER TABLE import_jobs ADD COLUMN lease_expires INTEGER;
+      ALTER TABLE import_jobs ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX import_jobs_unfinished_by_org ON import_jobs (org_id) WHERE state IN ('queued', 'running');
+    )sql"},
 };
 
 }  // namespace
