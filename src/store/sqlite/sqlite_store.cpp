@@ -34,6 +34,9 @@ SqliteStore::SqliteStore(std::string path, int reader_threads, ReadTuning tuning
   if (!parent.empty()) std::filesystem::create_directories(parent);
   writer_conn_ = std::make_unique<Connection>(path_, false);
   migrate(*writer_conn_);
+  // One process per SQLite file (README): a lease still held now is a crashed predecessor's,
+  // so its jobs resume at once instead of after the lease time.
+  writer_conn_->exec("UPDATE import_jobs SET lease_owner = NULL, lease_expires = NULL WHERE lease_owner IS NOT NULL");
   note_search_backlog(*writer_conn_);
   checkpointer_ = std::make_unique<Checkpointer>(path_, *writer_conn_);
   for (int i = 0; i < reader_threads; ++i) idle_readers_.push_back(std::make_unique<Connection>(path_, true));
