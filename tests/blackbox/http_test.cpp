@@ -206,7 +206,8 @@ TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
   // The operator sees the refusal in /metrics.
-  auto metrics = Client(server.port()).get("/metrics");
+  // /metrics is lms's own (scraped per instance, never through the proxy: deploy/nginx).
+  auto metrics = Client(server.lms_port()).get("/metrics");
   EXPECT_NE(metrics.body.find("\nhttp_connections_refused_total 1\n"), std::string::npos) << metrics.body;
 }
 

@@ -51,7 +51,8 @@ TEST(RateLimitTest, AuthRoutesRefuseExactlyAfterTheLimitWithCountdownHeaders) {
   EXPECT_EQ(c.get("/healthz").status, 200);
   EXPECT_TRUE(c.get("/healthz").header("ratelimit-limit").empty());
 
-  auto metrics = c.get("/metrics");
+  // /metrics is lms's own (scraped per instance, never through the proxy: deploy/nginx).
+  auto metrics = Client(server.lms_port()).get("/metrics");
   EXPECT_NE(metrics.body.find("ratelimit_rejected_total{scope=\"auth\"} 3\n"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("ratelimit_rejected_total{scope=\"api\"} 0\n"), std::string::npos);
 }

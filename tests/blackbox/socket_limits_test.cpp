@@ -135,7 +135,8 @@ TEST(SocketLimitsTest, PendingSessionsAreCapped) {
   auto answer = c.get("/socket.io/?EIO=4&transport=polling&sid=" + first);
   ASSERT_NE(answer.body.find("40{"), std::string::npos) << answer.body;
   EXPECT_FALSE(polling_sid(server.port()).empty());
-  auto metrics = c.get("/metrics");
+  // /metrics is lms's own (scraped per instance, never through the proxy: deploy/nginx).
+  auto metrics = Client(server.lms_port()).get("/metrics");
   EXPECT_NE(metrics.body.find("\nrealtime_sessions_refused_total 2\n"), std::string::npos) << metrics.body;
 }
 
