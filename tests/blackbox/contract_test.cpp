@@ -454,6 +454,7 @@ TEST(ContractTest, RoleChecksComeBeforeTheBody) {
 }
 
 TEST(ContractTest, TransportErrorsCarryARequestId) {
+  LMS_SKIP_BEHIND_PROXY("the subject is the request id on errors lms's own HTTP parser produces (malformed request line, 413 before the body, 431, header and body timeouts); behind nginx, nginx parses and times out the client's bytes itself and such requests never reach lms");
   LmsServer server({"--header-timeout", "300ms", "--body-timeout", "300ms", "--max-body-size", "1KB",
                     "--max-header-size", "2KB"});
   auto has_id = [](const std::string& answer, const std::string& id) {

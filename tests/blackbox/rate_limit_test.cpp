@@ -117,6 +117,7 @@ TEST(RateLimitTest, ForwardedForIsIgnoredWithoutTrustProxy) {
 }
 
 TEST(RateLimitTest, TrustProxyUsesTheAddressTheProxyAppended) {
+  LMS_SKIP_BEHIND_PROXY("the test plays the proxy itself (it writes the X-Forwarded-For a proxy would append); behind a real nginx, nginx appends the address it saw (127.0.0.1) after it, so every request is one client");
   LmsServer server({"--rate-auth", "2/1m", "--rate-api", "off", "--trust-proxy", "true"});
   Client c(server.port());
   // The proxy appends the address it saw; what the client sent before it is not trusted.
