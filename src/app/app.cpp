@@ -375,6 +375,18 @@ int serve(const ops::ServeConfig& config) {
   for (unsigned i = 1; i < io_threads; ++i) threads.emplace_back([ctx = contexts[i].get()] { ctx->run(); });
   contexts[0]->run();
   for (auto& t : threads) t.join();
+  // Handlers still queued when the contexts stopped (e.g. Hub::leave, posted to the session's
+  // shard) can hold the last reference to a session and its WebSocket, whose socket belongs to
+  // another context. Left queued, they are destroyed by their context's destructor, possibly
+  // after the socket's context is gone (a crash at exit): run them now, while all live.
+  for (int round = 0; round < 100; ++round) {
+    std::size_t ran = 0;
+    for (auto& ctx : contexts) {
+      ctx->restart();
+      ran += ctx->poll();
+    }
+    if (ran == 0) break;
+  }
 
   std::size_t unfinished = server.open_connections();
   hashing.join();

@@ -334,7 +334,8 @@ TEST(ContractTest, HeadIsAnsweredWhereverGetIs) {
 
   for (const std::string& target : std::vector<std::string>{"/healthz", "/readyz", "/metrics", "/api/leads", "/api/leads/count", "/api/auth/me",
                                     "/api/leads/export", "/api/users", "/api/leads/" + lead.str("/id") + "/activities"}) {
-    auto r = raw_request(server.port(), "HEAD " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "Connection: close\r\n\r\n");
+    // /metrics is lms's own (scraped per instance, never through the proxy: deploy/nginx).
+    auto r = raw_request(target == "/metrics" ? server.lms_port() : server.port(), "HEAD " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "Connection: close\r\n\r\n");
     EXPECT_EQ(r.head.rfind("HTTP/1.1 200", 0), 0u) << target << ": " << r.head;
     EXPECT_TRUE(r.rest.empty()) << target << ": " << r.rest;
   }
@@ -352,7 +353,7 @@ TEST(ContractTest, HeadIsAnsweredWhereverGetIs) {
   // HEAD on the real-time endpoint opens no session.
   auto rt = raw_request(server.port(), "HEAD /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(rt.head.rfind("HTTP/1.1 400", 0), 0u) << rt.head;
-  EXPECT_NE(c.get("/metrics").body.find("\nrealtime_sessions 0\n"), std::string::npos);
+  EXPECT_NE(Client(server.lms_port()).get("/metrics").body.find("\nrealtime_sessions 0\n"), std::string::npos);
 }
 
 TEST(ContractTest, DeactivatedUsersCannotBeAssigned) {
@@ -453,6 +454,7 @@ TEST(ContractTest, RoleChecksComeBeforeTheBody) {
 }
 
 TEST(ContractTest, TransportErrorsCarryARequestId) {
+  LMS_SKIP_BEHIND_PROXY("the subject is the request id on errors lms's own HTTP parser produces (malformed request line, 413 before the body, 431, header and body timeouts); behind nginx, nginx parses and times out the client's bytes itself and such requests never reach lms");
   LmsServer server({"--header-timeout", "300ms", "--body-timeout", "300ms", "--max-body-size", "1KB",
                     "--max-header-size", "2KB"});
   auto has_id = [](const std::string& answer, const std::string& id) {

@@ -3,16 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -106,6 +109,166 @@ void forget_database(const std::string& dir) {
 
 std::string database_url(const std::string& dir) { return database_for(dir)->url(); }
 
+bool behind_proxy() {
+  static const bool proxy = [] {
+    const char* p = std::getenv("LMS_TEST_PROXY");
+    std::string name = p ? p : "";
+    if (!name.empty() && name != "nginx") throw std::runtime_error("LMS_TEST_PROXY=" + name + ": expected nginx or nothing");
+    return name == "nginx";
+  }();
+  return proxy;
+}
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// True when something accepts connections on 127.0.0.1:port.
+bool accepting(std::uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// A loopback port below the kernel's ephemeral range (lms's own port and every connection
+// nginx opens to it come from that range) that can be bound now.
+std::uint16_t free_low_port() {
+  static std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto port = static_cast<std::uint16_t>(pick(rng));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (ok) return port;
+  }
+  throw std::runtime_error("no free loopback port for nginx");
+}
+
+}  // namespace
+
+NginxProxy::NginxProxy(std::uint16_t lms_port) {
+  char tmpl[] = "/tmp/lms-nginx-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  // As root nginx's worker runs as nobody: it must reach the folder (nginx makes its temp
+  // folders inside, owned by the worker's user).
+  chmod(dir_.c_str(), 0755);
+  std::string last_error;
+  for (int attempt = 0; attempt < 5 && port_ == 0; ++attempt) {
+    std::uint16_t port = free_low_port();
+    write_config(port, lms_port);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+      }
+      std::string prefix = dir_ + "/", conf = dir_ + "/nginx.conf", err = dir_ + "/error.log";
+      execlp("nginx", "nginx", "-p", prefix.c_str(), "-e", err.c_str(), "-c", conf.c_str(), "-g", "daemon off;",
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {  // e.g. the port was taken meanwhile
+        pid_ = -1;
+        last_error = error_log();
+        break;
+      }
+      if (accepting(port)) {
+        port_ = port;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (port_ == 0 && pid_ > 0) {
+      stop();
+      last_error = "nginx did not listen within 15 s: " + error_log();
+    }
+  }
+  if (port_ == 0) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw std::runtime_error("nginx did not start: " + last_error);
+  }
+}
+
+void NginxProxy::write_config(std::uint16_t listen_port, std::uint16_t lms_port) {
+  // The server block is the deployment template, rendered by the script that renders it for
+  // the cluster (LMS_CLUSTER_DIR: nothing of a real cluster's state is read).
+  int code = 0;
+  std::string out = run_command("LMS_CLUSTER_DIR='" + dir_ + "/cluster' bash '" LMS_SOURCE_DIR "/scripts/cluster' render-nginx 127.0.0.1:" +
+                                    std::to_string(listen_port) + " '" + dir_ + "/access.log' " + std::to_string(lms_port),
+                                &code);
+  if (code != 0) throw std::runtime_error("scripts/cluster render-nginx failed: " + out);
+  std::ofstream(dir_ + "/lms.conf") << out;
+  std::string user = geteuid() == 0 ? "user nobody nogroup;\n" : "";
+  std::ofstream(dir_ + "/nginx.conf")
+      << "# written by tests/blackbox/harness.cpp (LMS_TEST_PROXY=nginx)\n"
+      << user << "worker_processes 1;\n"
+      << "pid " << dir_ << "/nginx.pid;\n"
+      << "error_log " << dir_ << "/error.log warn;\n"
+      << "events { worker_connections 4096; }\n"
+      << "http {\n"
+      << "  default_type application/octet-stream;\n"
+      << "  tcp_nodelay on;\n"
+      << "  client_body_temp_path " << dir_ << "/tmp/client_body;\n"
+      << "  proxy_temp_path " << dir_ << "/tmp/proxy;\n"
+      << "  fastcgi_temp_path " << dir_ << "/tmp/fastcgi;\n"
+      << "  uwsgi_temp_path " << dir_ << "/tmp/uwsgi;\n"
+      << "  scgi_temp_path " << dir_ << "/tmp/scgi;\n"
+      << "  include " << dir_ << "/lms.conf;\n"
+      << "}\n";
+  std::filesystem::create_directories(dir_ + "/tmp");
+  chmod((dir_ + "/tmp").c_str(), 0755);
+}
+
+std::string NginxProxy::error_log() const { return read_text(dir_ + "/error.log"); }
+
+void NginxProxy::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);  // fast shutdown; the master waits for its worker
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+}
+
+NginxProxy::~NginxProxy() {
+  stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
 LmsServer::LmsServer(std::vector<std::string> extra, std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) {
     dir_ = make_temp_dir();
@@ -113,7 +276,28 @@ LmsServer::LmsServer(std::vector<std::string> extra, std::string dir) : dir_(std
   }
   try {
     database_ = database_for(dir_);
-    start(extra);
+    if (behind_proxy()) {
+      // As deployed behind nginx (deploy/nginx/lms.conf.template), unless the test says otherwise.
+      std::vector<std::string> with_proxy;
+      auto given = [&](const std::string& flag) {
+        for (const auto& a : extra)
+          if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+        return false;
+      };
+      for (const auto& [flag, value] : {std::pair{"--trust-proxy", "true"}, std::pair{"--node-id", "n1"}})
+        if (!given(flag)) with_proxy.insert(with_proxy.end(), {flag, value});
+      with_proxy.insert(with_proxy.end(), extra.begin(), extra.end());
+      start(with_proxy);
+      try {
+        proxy_ = std::make_unique<NginxProxy>(port_);
+      } catch (...) {
+        kill_hard();
+        if (reader_.joinable()) reader_.join();
+        throw;
+      }
+    } else {
+      start(extra);
+    }
   } catch (...) {
     if (own_dir_) {
       forget_database(dir_);
@@ -231,6 +415,7 @@ std::string LmsServer::logs() {
 
 LmsServer::~LmsServer() {
   int status = terminate();
+  proxy_.reset();
   // A clean shutdown exits 0; sanitizer findings (leaks included) make it non-zero.
   if (status != 0 && status != -SIGKILL) ADD_FAILURE() << "lms exited with status " << status << "\n" << logs();
   if (reader_.joinable()) reader_.join();

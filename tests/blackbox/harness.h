@@ -27,6 +27,36 @@ std::string make_temp_dir();
 // "postgres" (a fresh database per data folder on the server of LMS_TEST_POSTGRES_URL).
 const std::string& test_engine();
 bool on_postgres();
+
+// LMS_TEST_PROXY=nginx: every LmsServer gets a private nginx in front of it, configured from
+// deploy/nginx/lms.conf.template (rendered by `scripts/cluster render-nginx`), and lms runs
+// with `--trust-proxy true --node-id n1`; port() is then nginx's port. Unset: no proxy.
+bool behind_proxy();
+// Skips the current test behind the proxy; `reason` says why a proxy replaces its subject.
+#define LMS_SKIP_BEHIND_PROXY(reason) \
+  do {                                \
+    if (::lms::test::behind_proxy()) GTEST_SKIP() << (reason); \
+  } while (0)
+
+// A private nginx (master in the foreground, one worker) listening on a free loopback port and
+// passing everything to lms on 127.0.0.1:<lms_port>, with the deployment template.
+class NginxProxy {
+ public:
+  explicit NginxProxy(std::uint16_t lms_port);
+  ~NginxProxy();
+  NginxProxy(const NginxProxy&) = delete;
+  NginxProxy& operator=(const NginxProxy&) = delete;
+  std::uint16_t port() const { return port_; }
+  // nginx's error log, for failure messages.
+  std::string error_log() const;
+  void stop();
+
+ private:
+  void write_config(std::uint16_t listen_port, std::uint16_t lms_port);
+  std::string dir_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
 // What `--db` takes for the data folder `dir`: <dir>/lms.db on SQLite; on PostgreSQL the URL
 // of the database of that folder, created on first use and kept for every server started on
 // the same folder (restarts, a second instance) until the folder's owner goes: the server
@@ -43,7 +73,10 @@ class LmsServer {
   LmsServer(const LmsServer&) = delete;
   LmsServer& operator=(const LmsServer&) = delete;
 
-  std::uint16_t port() const { return port_; }
+  // Where clients connect: lms itself, or its nginx in proxy mode (behind_proxy()).
+  std::uint16_t port() const { return proxy_ ? proxy_->port() : port_; }
+  // lms's own port, even in proxy mode.
+  std::uint16_t lms_port() const { return port_; }
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit status (or -signal).
@@ -66,6 +99,7 @@ class LmsServer {
   std::string logs_;
   int exit_status_ = 0;
   bool exited_ = false;
+  std::unique_ptr<NginxProxy> proxy_;
 };
 
 struct Response {

@@ -115,6 +115,7 @@ TEST(HttpTest, PipelinedRequestsAreAnsweredInOrder) {
 }
 
 TEST(HttpTest, SilentClientIsClosedAndOthersAreServed) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms's own --header-timeout/--body-timeout on a raw client connection; behind nginx that connection is nginx's (client_header_timeout, client_body_timeout) and lms sees no request until nginx has it whole");
   LmsServer server({"--header-timeout", "1s", "--body-timeout", "1s"});
   RawConnection half_header(server.port());
   half_header.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
@@ -141,6 +142,7 @@ bool closed_while_trickling(RawConnection& slow, const std::string& piece) {
 }
 
 TEST(HttpTest, TricklingClientCannotStretchTheHeaderTimeout) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms's own --header-timeout against a trickling raw client; behind nginx the client's connection is nginx's, which reads the headers under its own client_header_timeout and forwards nothing before they are complete");
   LmsServer server({"--header-timeout", "1s"});
   RawConnection slow(server.port());
   slow.send("GET /healthz HTTP/1.1\r\n");
@@ -150,6 +152,7 @@ TEST(HttpTest, TricklingClientCannotStretchTheHeaderTimeout) {
 }
 
 TEST(HttpTest, TricklingClientCannotStretchTheBodyTimeout) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms's own --body-timeout against a trickling raw client; behind nginx the client's connection is nginx's, which buffers the body under its own client_body_timeout before lms sees the request");
   LmsServer server({"--body-timeout", "1s"});
   RawConnection slow(server.port());
   slow.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n");
@@ -160,6 +163,7 @@ TEST(HttpTest, TricklingClientCannotStretchTheBodyTimeout) {
 }
 
 TEST(HttpTest, IdleKeepAliveConnectionIsClosed) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms's own --idle-timeout on the client's keep-alive connection; behind nginx that connection is nginx's (keepalive_timeout), and lms's idle connections are nginx's upstream keepalive pool");
   LmsServer server({"--idle-timeout", "1s"});
   RawConnection idle(server.port());
   idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -187,6 +191,7 @@ TEST(HttpTest, ManyConcurrentClients) {
 // --max-connections: beyond the cap a new connection gets a 503 with the contract's error body
 // and is closed; the connections already open keep working, and a freed slot is usable again.
 TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms's --max-connections on raw TCP connections; behind nginx every client connection ends at nginx, which multiplexes requests over its own upstream keepalive connections, so client connections and lms connections are not one-to-one");
   LmsServer server({"--max-connections", "3"});
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 3; ++i) {
@@ -206,7 +211,8 @@ TEST(HttpTest, ConnectionCapRefusesNewConnectionsCleanly) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Client(server.port()).get("/healthz").status, 200);
   // The operator sees the refusal in /metrics.
-  auto metrics = Client(server.port()).get("/metrics");
+  // /metrics is lms's own (scraped per instance, never through the proxy: deploy/nginx).
+  auto metrics = Client(server.lms_port()).get("/metrics");
   EXPECT_NE(metrics.body.find("\nhttp_connections_refused_total 1\n"), std::string::npos) << metrics.body;
 }
 

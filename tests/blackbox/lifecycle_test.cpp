@@ -90,6 +90,7 @@ TEST(LifecycleTest, TokensSurviveARestart) {
 }
 
 TEST(LifecycleTest, ReadinessIsUnavailableWhileDraining) {
+  LMS_SKIP_BEHIND_PROXY("the subject is lms closing its listening socket while it drains (new TCP connections refused) with a request in flight; behind nginx the client connects to nginx, which stays up and answers for lms, and nginx buffers the unfinished body so lms holds no request");
   LmsServer server({"--shutdown-timeout", "5s"});
   // Hold a request in flight (a body that never completes) so draining takes a while.
   RawConnection busy(server.port());

@@ -30,7 +30,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// Sum of http_requests_total over the /api routes.
+// Sum of http_requests_total over the /api routes (lms's own /metrics, never proxied).
 double api_requests(std::uint16_t port) {
   auto text = Client(port).get("/metrics").body;
   double total = 0;
@@ -56,12 +56,15 @@ TEST(LoadToolTest, SetupAndCapacityReportWithMatchingCountsAndEveryEventDelivere
                                "/state.json --scenario " + dir + "/scenario.json",
                            &code);
   ASSERT_EQ(code, 0) << setup;
-  double before = api_requests(server.port());
-  auto capacity = run_command(load_tool() + " capacity --url " + url + " --state " + dir + "/state.json --scenario " + dir +
+  double before = api_requests(server.lms_port());
+  // /metrics is lms's own (never proxied): the tool reads it there, behind the proxy too.
+  std::string metrics_url = "http://127.0.0.1:" + std::to_string(server.lms_port());
+  auto capacity = run_command(load_tool() + " capacity --url " + url + " --metrics-url " + metrics_url + " --state " + dir +
+                                  "/state.json --scenario " + dir +
                                   "/scenario.json --users 10,20 --ramp 1s --hold 3s --out " + dir + "/report",
                               &code);
   ASSERT_EQ(code, 0) << capacity;
-  double after = api_requests(server.port());
+  double after = api_requests(server.lms_port());
 
   auto md = read_file(dir + "/report/capacity.md");
   auto html = read_file(dir + "/report/capacity.html");

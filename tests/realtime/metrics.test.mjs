@@ -21,7 +21,7 @@ after(async () => {
 });
 
 async function gauge(name) {
-  const res = await fetch(`${server.url}/metrics`);
+  const res = await fetch(`${server.directUrl}/metrics`);
   assert.equal(res.status, 200);
   const text = await res.text();
   const line = text.split("\n").find((l) => l.startsWith(name + " "));

@@ -190,6 +190,7 @@ ServerSample server_sample(const MetricsSnapshot& before, const MetricsSnapshot&
 
 struct Common {
   std::string url;
+  std::string metrics_url;  // where /metrics is read; empty: url
   std::string state_path;
   std::string scenario_path;
   std::string sources = "auto";
@@ -204,6 +205,7 @@ struct Common {
 
 struct Prepared {
   Target target;
+  Target metrics;  // the instance whose /metrics is sampled
   LoadState state;
   Scenario scenario;
   std::vector<net::ip::address> sources;
@@ -255,7 +257,7 @@ std::optional<StepResult> run_level(const Common& c, const Prepared& p, std::int
     for (std::int64_t k = 0; k <= connections / 20000; ++k)
       sources.push_back(net::ip::make_address_v4(static_cast<std::uint32_t>(0x7f000001 + k)));
   }
-  auto before = sample_metrics(p.target);
+  auto before = sample_metrics(p.metrics);
   std::vector<pid_t> children;
   for (int w = 0; w < workers; ++w) {
     pid_t pid = fork();
@@ -312,13 +314,13 @@ std::optional<StepResult> run_level(const Common& c, const Prepared& p, std::int
         --running;
       }
     }
-    auto sample = sample_metrics(p.target);
+    auto sample = sample_metrics(p.metrics);
     if (sample.ok) write_queue_max = std::max(write_queue_max, sample.write_queue);
     live_line(level, slots, workers, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
               last_requests, last_events, tty);
   }
   if (tty) std::fprintf(stderr, "\n");
-  auto after = sample_metrics(p.target);
+  auto after = sample_metrics(p.metrics);
   munmap(slots, sizeof(LiveSlot) * static_cast<std::size_t>(workers));
   if (g_stop) {
     std::filesystem::remove_all(dir);
@@ -344,6 +346,7 @@ std::optional<StepResult> run_level(const Common& c, const Prepared& p, std::int
 Prepared prepare(const Common& c, double planned_seconds) {
   Prepared p;
   p.target = parse_target(c.url);
+  p.metrics = parse_target(c.metrics_url.empty() ? c.url : c.metrics_url);
   p.state = load_state(c.state_path);
   p.scenario = load_scenario(c.scenario_path);
   if (c.http == "pooled") p.scenario.http = HttpMode::pooled;
@@ -552,6 +555,9 @@ int run_setup(const SetupArgs& a) {
 
 void add_common(CLI::App* app, Common& c) {
   app->add_option("--url", c.url, "server base URL, http://host:port")->required();
+  app->add_option("--metrics-url", c.metrics_url,
+                  "where the server's /metrics is read, http://host:port (default: --url); behind a load "
+                  "balancer that does not publish it, one instance's own address");
   app->add_option("--state", c.state_path, "state file written by lms-load setup")->required();
   app->add_option("--scenario", c.scenario_path, "scenario JSON file (default: the built-in scenario)");
   app->add_option("--workers", c.workers, "generator processes (each with its own descriptor limit)")->check(CLI::Range(1, 256));

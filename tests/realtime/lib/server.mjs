@@ -11,9 +11,16 @@
 // sqlite (the default, <folder>/lms.db) or postgres (a fresh database per folder on the server
 // of $LMS_TEST_POSTGRES_URL, created with psql and dropped by cleanup(); uploads then spool in
 // <folder>/spool, where SQLite puts them). `server.dbPath` is what `--db` takes either way.
+//
+// LMS_TEST_PROXY=nginx puts a private nginx in front of every server, configured from the
+// deployment template (deploy/nginx/lms.conf.template, rendered by `scripts/cluster
+// render-nginx`), and runs lms with `--trust-proxy true --node-id n1`: `server.url` is then
+// nginx's, `server.port` stays lms's own. nginx outlives restarts (pointed at the new port when
+// it changes) and stops with cleanup().
 
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +34,11 @@ const STOP_TIMEOUT_MS = 20_000;
 const MAX_LOG_CHARS = 256 * 1024;
 
 export const ENGINE = process.env.LMS_TEST_ENGINE || "sqlite";
+export const PROXY = process.env.LMS_TEST_PROXY || "";
+if (PROXY !== "" && PROXY !== "nginx") throw new Error(`LMS_TEST_PROXY=${PROXY}: expected nginx or nothing`);
+/** For `test(name, { skip: skipBehindProxy("why") }, ...)`: the reason in proxy mode, else false. */
+export const skipBehindProxy = (reason) => (PROXY ? reason : false);
+const REPO = path.resolve(here, "../../..");
 if (ENGINE !== "sqlite" && ENGINE !== "postgres") throw new Error(`LMS_TEST_ENGINE=${ENGINE}: expected sqlite or postgres`);
 
 // PostgreSQL: one database per data folder on the server of LMS_TEST_POSTGRES_URL (its
@@ -77,13 +89,174 @@ const liveProcesses = new Set();
 process.on("exit", () => {
   for (const child of liveProcesses) {
     try {
-      child.kill("SIGKILL");
+      // nginx's master stops its worker on SIGTERM (a killed master would leave it behind).
+      child.kill(child.isNginx ? "SIGTERM" : "SIGKILL");
     } catch {
       // already gone
     }
   }
   for (const dir of [...databases.keys()]) dropDatabaseOf(dir);
 });
+
+/** True when something accepts connections on 127.0.0.1:port. */
+function accepting(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Whether 127.0.0.1:port can be bound now. */
+function bindable(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A private nginx (foreground master, one worker) on a free loopback port below the ephemeral
+ * range, passing everything to lms on 127.0.0.1:lmsPort with the deployment template.
+ */
+export class NginxProxy {
+  static async start(lmsPort) {
+    const proxy = new NginxProxy();
+    try {
+      await proxy.#start(lmsPort);
+    } catch (err) {
+      await proxy.stop();
+      throw err;
+    }
+    return proxy;
+  }
+
+  constructor() {
+    this.dir = mkdtempSync(path.join(tmpdir(), "lms-nginx-"));
+    // As root the worker runs as nobody: it must reach the folder (nginx makes its temp
+    // folders inside, owned by the worker's user).
+    chmodSync(this.dir, 0o755);
+    this.port = 0;
+    this.child = null;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  errorLog() {
+    try {
+      return readFileSync(path.join(this.dir, "error.log"), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  #writeConfig(listenPort, lmsPort) {
+    const d = this.dir;
+    const rendered = execFileSync(
+      "bash",
+      [path.join(REPO, "scripts/cluster"), "render-nginx", `127.0.0.1:${listenPort}`, path.join(d, "access.log"), String(lmsPort)],
+      { env: { ...process.env, LMS_CLUSTER_DIR: path.join(d, "cluster") }, encoding: "utf8" },
+    );
+    writeFileSync(path.join(d, "lms.conf"), rendered);
+    mkdirSync(path.join(d, "tmp"), { recursive: true, mode: 0o755 });
+    const user = process.getuid && process.getuid() === 0 ? "user nobody nogroup;\n" : "";
+    writeFileSync(
+      path.join(d, "nginx.conf"),
+      `# written by tests/realtime/lib/server.mjs (LMS_TEST_PROXY=nginx)
+${user}worker_processes 1;
+pid ${d}/nginx.pid;
+error_log ${d}/error.log warn;
+events { worker_connections 4096; }
+http {
+  default_type application/octet-stream;
+  tcp_nodelay on;
+  client_body_temp_path ${d}/tmp/client_body;
+  proxy_temp_path ${d}/tmp/proxy;
+  fastcgi_temp_path ${d}/tmp/fastcgi;
+  uwsgi_temp_path ${d}/tmp/uwsgi;
+  scgi_temp_path ${d}/tmp/scgi;
+  include ${d}/lms.conf;
+}
+`,
+    );
+  }
+
+  async #start(lmsPort) {
+    let lastError = "";
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      let port = 0;
+      for (let i = 0; i < 100 && !port; i += 1) {
+        const candidate = 20000 + Math.floor(Math.random() * 12000);
+        if (await bindable(candidate)) port = candidate;
+      }
+      if (!port) throw new Error("no free loopback port for nginx");
+      this.#writeConfig(port, lmsPort);
+      const child = spawn(
+        "nginx",
+        ["-p", `${this.dir}/`, "-e", path.join(this.dir, "error.log"), "-c", path.join(this.dir, "nginx.conf"), "-g", "daemon off;"],
+        { stdio: "ignore" },
+      );
+      child.isNginx = true;
+      this.child = child;
+      liveProcesses.add(child);
+      this.exited = new Promise((resolve) =>
+        child.on("exit", (code, signal) => {
+          liveProcesses.delete(child);
+          resolve({ code, signal });
+        }),
+      );
+      let gone = false;
+      this.exited.then(() => (gone = true));
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && !gone) {
+        if (await accepting(port)) {
+          this.port = port;
+          this.lmsPort = lmsPort;
+          return;
+        }
+        await sleep(20);
+      }
+      lastError = this.errorLog();
+      await this.stop();
+    }
+    throw new Error(`nginx did not start: ${lastError}`);
+  }
+
+  /** Points nginx at lms on a new port (a graceful reload). */
+  async retarget(lmsPort) {
+    if (lmsPort === this.lmsPort) return;
+    this.#writeConfig(this.port, lmsPort);
+    this.child.kill("SIGHUP");
+    this.lmsPort = lmsPort;
+    // The new worker takes over at once; old ones finish their requests.
+    await sleep(300);
+  }
+
+  async stop() {
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM"); // fast shutdown; the master waits for its worker
+      let timer;
+      const timedOut = new Promise((resolve) => (timer = setTimeout(() => resolve(null), 10_000)));
+      if ((await Promise.race([this.exited, timedOut])) === null) {
+        child.kill("SIGKILL");
+        await this.exited;
+      }
+      clearTimeout(timer);
+    }
+  }
+
+  cleanup() {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 let uniqueCounter = 0;
 /** A string unique within this test process and across runs: `<prefix>-<n>-<random>`. */
@@ -221,6 +394,14 @@ export class LmsServer extends LmsApi {
   static async start(options = {}) {
     const server = new LmsServer(options);
     await server.#spawn(options.port ?? 0);
+    if (PROXY) {
+      try {
+        server.proxy = await NginxProxy.start(server.port);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }
     return server;
   }
 
@@ -240,9 +421,16 @@ export class LmsServer extends LmsApi {
     this.child = null;
     this.logs = "";
     this.exitInfo = null;
+    this.proxy = null;
   }
 
+  /** Where clients connect: lms itself, or its nginx (LMS_TEST_PROXY=nginx). */
   get url() {
+    return this.proxy ? this.proxy.url : `http://127.0.0.1:${this.port}`;
+  }
+
+  /** lms itself, even behind the proxy. */
+  get directUrl() {
     return `http://127.0.0.1:${this.port}`;
   }
 
@@ -257,6 +445,9 @@ export class LmsServer extends LmsApi {
       "--bind", "127.0.0.1",
       "--db", this.dbPath,
       "--log-requests", "false",
+      // As deployed behind nginx (deploy/nginx/lms.conf.template), unless the test says otherwise.
+      ...(PROXY && !this.extraArgs.some((a) => a.startsWith("--trust-proxy")) ? ["--trust-proxy", "true"] : []),
+      ...(PROXY && !this.extraArgs.some((a) => a.startsWith("--node-id")) ? ["--node-id", "n1"] : []),
       // SQLite spools uploads in spool/ beside its file; PostgreSQL in the folder given.
       ...(ENGINE === "postgres" && !this.extraArgs.some((a) => a.startsWith("--spool-dir"))
         ? ["--spool-dir", path.join(this.dir, "spool")]
@@ -371,6 +562,7 @@ export class LmsServer extends LmsApi {
     for (let attempt = 0; attempt < 10; attempt += 1) {
       try {
         await this.#spawn(port);
+        if (this.proxy) await this.proxy.retarget(this.port);
         return this;
       } catch (err) {
         lastErr = err;
@@ -383,6 +575,10 @@ export class LmsServer extends LmsApi {
   /** Stops the server and removes its folder when the helper created it. */
   async cleanup() {
     const info = await this.stop();
+    if (this.proxy) {
+      await this.proxy.stop();
+      this.proxy.cleanup();
+    }
     if (this.ownDir) {
       dropDatabaseOf(this.dir);
       rmSync(this.dir, { recursive: true, force: true });
