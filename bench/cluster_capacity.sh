@@ -64,7 +64,7 @@ for users in "${steps[@]}"; do
   start=$(date +%s.%N)
   peak_rss "$dir/rss-$users" & sampler=$!
   "$LOAD" capacity --url "$url" --state "$dir/state.json" --users "$users" --hold "$HOLD" --ramp "$RAMP" \
-    --workers "$WORKERS" --http "$HTTP" --out "$OUT/step-$users"
+    --workers "$WORKERS" --http "$HTTP" --metrics-url "$INSTANCE_1_URL" --out "$OUT/step-$users"
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   end=$(date +%s.%N)
   snapshot >"$dir/after"
