@@ -263,9 +263,20 @@ int serve(const ops::ServeConfig& config) {
   realtime::Endpoint realtime(hub, [&auth](std::string_view token) { return auth.authenticate(token); });
 
   http::Router router;
+  // With Redis the limiter has a link on every I/O thread: a decision never changes thread.
+  std::vector<std::unique_ptr<redis::Connection>> limiter_links;
   std::unique_ptr<http::RateLimiter> limiter;
-  if (redis_events) limiter = std::make_unique<http::RedisRateLimiter>(redis_events->commands(), config.rate_max_keys);
-  else limiter = std::make_unique<http::GcraLimiter>(config.rate_max_keys);
+  if (redis_events) {
+    std::vector<redis::Connection*> links;
+    for (auto* context : context_ptrs) {
+      limiter_links.push_back(std::make_unique<redis::Connection>(*context, *redis::parse_url(config.redis),
+                                                                  redis::ConnectionSettings{}, "limiter"));
+      links.push_back(limiter_links.back().get());
+    }
+    limiter = std::make_unique<http::RedisRateLimiter>(std::move(links), config.rate_max_keys);
+  } else {
+    limiter = std::make_unique<http::GcraLimiter>(config.rate_max_keys);
+  }
   ops::RequestMetrics request_metrics;
   auto api_rule = http::parse_rate_rule(config.rate_api);
   auto auth_rule = http::parse_rate_rule(config.rate_auth);
@@ -332,6 +343,7 @@ int serve(const ops::ServeConfig& config) {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& ctx : contexts) guards.push_back(asio::make_work_guard(*ctx));
   if (redis_events) redis_events->start();
+  for (auto& link : limiter_links) link->start();
   server.start();
   hub.start();
   health.start();
@@ -390,7 +402,8 @@ int serve(const ops::ServeConfig& config) {
 
   std::size_t unfinished = server.open_connections();
   hashing.join();
-  if (redis_events) redis_events->stop();  // its io_context no longer runs
+  if (redis_events) redis_events->stop();  // their io_contexts no longer run
+  for (auto& link : limiter_links) link->stop();
   imports.stop();  // between batches; unfinished jobs resume at the next start
   store->close();
   ops::LogLine("stopped").num("unfinished_connections", static_cast<std::int64_t>(unfinished)).info();

@@ -1,6 +1,9 @@
 #include "http/redis_rate_limit.h"
 
+#include <boost/asio/this_coro.hpp>
 #include <openssl/sha.h>
+
+#include <stdexcept>
 
 #include "ops/log.h"
 
@@ -51,8 +54,16 @@ const std::string& RedisRateLimiter::script() {
   return text;
 }
 
-RedisRateLimiter::RedisRateLimiter(redis::Connection& redis, std::size_t local_max_keys)
-    : redis_(redis), local_(local_max_keys), sha_(sha1_hex(script())) {}
+RedisRateLimiter::RedisRateLimiter(std::vector<redis::Connection*> links, std::size_t local_max_keys)
+    : links_(std::move(links)), local_(local_max_keys), sha_(sha1_hex(script())) {
+  if (links_.empty()) throw std::invalid_argument("RedisRateLimiter needs a Redis link");
+}
+
+redis::Connection& RedisRateLimiter::link_for(const boost::asio::any_io_executor& executor) const {
+  for (auto* link : links_)
+    if (&executor.context() == static_cast<boost::asio::execution_context*>(&link->context())) return *link;
+  return *links_.front();
+}
 
 RateDecision RedisRateLimiter::fall_back(RateScope scope, std::string_view key, const RateRule& rule,
                                          std::string_view why) {
@@ -64,16 +75,17 @@ RateDecision RedisRateLimiter::fall_back(RateScope scope, std::string_view key, 
 
 boost::asio::awaitable<RateDecision> RedisRateLimiter::take(RateScope scope, std::string key, const RateRule& rule) {
   if (!rule.enabled()) co_return local_.decide(scope, key, rule);
-  if (!redis_.up()) co_return fall_back(scope, key, rule, "redis unavailable");
+  redis::Connection& redis = link_for(co_await boost::asio::this_coro::executor);
+  if (!redis.up()) co_return fall_back(scope, key, rule, "redis unavailable");
   const std::string redis_key = "lms:rl:" + std::string(scope_name(scope)) + ":" + key;
   const std::string window_us = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(rule.window).count());
   // Built before the co_await: GCC 12 cannot keep a braced list of literals in a coroutine frame.
   std::vector<std::string> args{std::string("EVALSHA"), sha_, std::string("1"), redis_key, std::to_string(rule.limit), window_us};
-  auto reply = co_await redis_.async_command(args);
+  auto reply = co_await redis.async_command(args);
   if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
     args[0] = "EVAL";
     args[1] = script();
-    reply = co_await redis_.async_command(std::move(args));
+    reply = co_await redis.async_command(std::move(args));
   }
   if (reply.type != redis::Reply::Type::array || reply.elements.size() != 4)
     co_return fall_back(scope, key, rule, reply.is_error() ? reply.str : "unexpected reply");

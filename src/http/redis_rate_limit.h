@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "http/rate_limit.h"
 #include "redis/client.h"
@@ -19,7 +20,10 @@ namespace lms::http {
 
 class RedisRateLimiter final : public RateLimiter {
  public:
-  RedisRateLimiter(redis::Connection& redis, std::size_t local_max_keys);
+  // `links`: one per I/O thread (a request uses the one on its own thread, or the first).
+  RedisRateLimiter(std::vector<redis::Connection*> links, std::size_t local_max_keys);
+  RedisRateLimiter(redis::Connection& link, std::size_t local_max_keys)
+      : RedisRateLimiter(std::vector<redis::Connection*>{&link}, local_max_keys) {}
 
   boost::asio::awaitable<RateDecision> take(RateScope scope, std::string key, const RateRule& rule) override;
   void write_metrics(std::string& out) const override;
@@ -30,7 +34,9 @@ class RedisRateLimiter final : public RateLimiter {
  private:
   RateDecision fall_back(RateScope scope, std::string_view key, const RateRule& rule, std::string_view why);
 
-  redis::Connection& redis_;
+  redis::Connection& link_for(const boost::asio::any_io_executor& executor) const;
+
+  const std::vector<redis::Connection*> links_;
   GcraLimiter local_;
   const std::string sha_;
   std::atomic<std::int64_t> fallbacks_{0};

@@ -219,6 +219,33 @@ TEST(RedisRateLimiter, OneQuotaForEveryInstance) {
   eventually([&] { return !a_link.up() && !b_link.up(); });
 }
 
+TEST(RedisRateLimiter, ADecisionUsesTheLinkOnTheRequestsOwnThread) {
+  lms::testing::RedisServer redis;
+  Loop one, two;
+  auto url = *lms::redis::parse_url(redis.url());
+  lms::redis::Connection on_one(one.context, url, {}, "one"), on_two(two.context, url, {}, "two");
+  on_one.start();
+  on_two.start();
+  ASSERT_TRUE(eventually([&] { return on_one.up() && on_two.up(); }));
+  lms::http::RedisRateLimiter limiter({&on_one, &on_two}, 1024);
+  lms::http::RateRule rule{5, std::chrono::minutes(1)};
+  asio::post(one.context, [&] { on_one.stop(); });  // thread one's link is gone
+  ASSERT_TRUE(eventually([&] { return !on_one.up(); }));
+
+  auto from_two = take(two, limiter, "u:1", rule);  // decided in Redis, on thread two's link
+  EXPECT_EQ(from_two.remaining, 4);
+  std::string metrics;
+  limiter.write_metrics(metrics);
+  EXPECT_NE(metrics.find("ratelimit_local_fallback_total 0"), std::string::npos) << metrics;
+  auto from_one = take(one, limiter, "u:1", rule);  // thread one falls back to its local limiter
+  EXPECT_EQ(from_one.remaining, 4);
+  metrics.clear();
+  limiter.write_metrics(metrics);
+  EXPECT_NE(metrics.find("ratelimit_local_fallback_total 1"), std::string::npos) << metrics;
+  asio::post(two.context, [&] { on_two.stop(); });
+  eventually([&] { return !on_two.up(); });
+}
+
 struct Recorder {
   std::mutex mutex;
   std::vector<Event> events;
