@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "ops/log.h"
+#include "ops/ops_routes.h"
 
 namespace lms::http {
 
@@ -104,9 +105,9 @@ boost::asio::awaitable<RateDecision> RedisRateLimiter::take(RateScope scope, std
 
 void RedisRateLimiter::write_metrics(std::string& out) const {
   local_.write_metrics(out);
-  out += "# HELP ratelimit_local_fallback_total Decisions taken by the in-process limiter because Redis was unreachable.\n";
-  out += "# TYPE ratelimit_local_fallback_total counter\nratelimit_local_fallback_total " +
-         std::to_string(fallbacks_.load(std::memory_order_relaxed)) + "\n";
+  ops::write_counter(out, "ratelimit_local_fallback_total",
+                     "Decisions taken by the in-process limiter because Redis was unreachable.",
+                     static_cast<std::uint64_t>(fallbacks_.load(std::memory_order_relaxed)));
 }
 
 }  // namespace lms::http

@@ -1,4 +1,5 @@
 #include "imports/import_service.h"
+#include "ops/ops_routes.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -576,17 +577,7 @@ void ImportService::write_metrics(std::string& out) const {
   sample("duplicate", rows_duplicate_);
   sample("invalid", rows_invalid_);
   auto counter = [&](const char* name, const char* help, const std::atomic<std::int64_t>& n) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += " counter\n";
-    out += name;
-    out += ' ';
-    out += std::to_string(n.load(std::memory_order_relaxed));
-    out += '\n';
+    ops::write_counter(out, name, help, static_cast<std::uint64_t>(n.load(std::memory_order_relaxed)));
   };
   counter("import_jobs_claimed_total", "Import jobs this instance claimed (queued, released or expired).",
           jobs_claimed_);

@@ -29,6 +29,20 @@ void write_gauge(std::string& out, std::string_view name, std::string_view help,
   out += '\n';
 }
 
+void write_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " counter\n";
+  out += name;
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
 void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> is_draining,
                     std::function<bool()> redis_up,
                     MetricsSource metrics) {

@@ -2,6 +2,7 @@
 // the server is not draining) and /metrics (Prometheus text; components add their samples).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,5 +23,7 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
 
 // Writes one gauge with its # HELP and # TYPE lines.
 void write_gauge(std::string& out, std::string_view name, std::string_view help, double value);
+// Writes one counter with its # HELP and # TYPE lines.
+void write_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value);
 
 }  // namespace lms::ops

@@ -189,8 +189,9 @@ void Endpoint::write_metrics(std::string& out) const {
   out += "# HELP realtime_sessions_refused_total Handshakes refused at --max-pending-sockets.\n";
   out += "# TYPE realtime_sessions_refused_total counter\nrealtime_sessions_refused_total " +
          std::to_string(hub_.refused_sessions()) + "\n";
-  out += "# HELP eventbus_resyncs_total `resync` broadcasts to this instance's sockets after the bus may have lost events.\n";
-  out += "# TYPE eventbus_resyncs_total counter\neventbus_resyncs_total " + std::to_string(hub_.resyncs()) + "\n";
+  ops::write_counter(out, "eventbus_resyncs_total",
+                     "`resync` broadcasts to this instance's sockets after the bus may have lost events.",
+                     hub_.resyncs());
 }
 
 asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {

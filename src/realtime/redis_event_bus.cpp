@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "ops/log.h"
+#include "ops/ops_routes.h"
 
 namespace lms::realtime {
 
@@ -86,22 +87,18 @@ void RedisEventBus::resync_if_needed() {
 }
 
 void RedisEventBus::write_metrics(std::string& out) const {
-  out += "# HELP redis_connected Whether both Redis links (commands, events) are connected.\n";
-  out += "# TYPE redis_connected gauge\nredis_connected " + std::string(healthy() ? "1" : "0") + "\n";
-  out += "# HELP redis_reconnects_total Redis links re-established after a loss.\n";
-  out += "# TYPE redis_reconnects_total counter\nredis_reconnects_total " +
-         std::to_string(commands_.reconnects() + subscriber_.reconnects()) + "\n";
-  out += "# HELP redis_pending_commands Redis commands queued or in flight.\n";
-  out += "# TYPE redis_pending_commands gauge\nredis_pending_commands " + std::to_string(commands_.pending()) + "\n";
-  out += "# HELP eventbus_published_total Events published to the other instances.\n";
-  out += "# TYPE eventbus_published_total counter\neventbus_published_total " + std::to_string(published_.load()) + "\n";
-  out += "# HELP eventbus_publish_failed_total Events that could not reach the other instances (Redis unreachable).\n";
-  out += "# TYPE eventbus_publish_failed_total counter\neventbus_publish_failed_total " +
-         std::to_string(publish_failed_.load()) + "\n";
-  out += "# HELP eventbus_received_total Events received from other instances.\n";
-  out += "# TYPE eventbus_received_total counter\neventbus_received_total " + std::to_string(received_.load()) + "\n";
-  out += "# HELP eventbus_malformed_total Bus messages that could not be decoded (another version).\n";
-  out += "# TYPE eventbus_malformed_total counter\neventbus_malformed_total " + std::to_string(malformed_.load()) + "\n";
+  ops::write_gauge(out, "redis_connected", "Whether both Redis links (commands, events) are connected.",
+                   healthy() ? 1 : 0);
+  ops::write_counter(out, "redis_reconnects_total", "Redis links re-established after a loss.",
+                     commands_.reconnects() + subscriber_.reconnects());
+  ops::write_gauge(out, "redis_pending_commands", "Redis commands queued or in flight.",
+                   static_cast<double>(commands_.pending()));
+  ops::write_counter(out, "eventbus_published_total", "Events published to the other instances.", published_.load());
+  ops::write_counter(out, "eventbus_publish_failed_total",
+                     "Events that could not reach the other instances (Redis unreachable).", publish_failed_.load());
+  ops::write_counter(out, "eventbus_received_total", "Events received from other instances.", received_.load());
+  ops::write_counter(out, "eventbus_malformed_total", "Bus messages that could not be decoded (another version).",
+                     malformed_.load());
 }
 
 }  // namespace lms::realtime

@@ -46,8 +46,6 @@ class RedisEventBus final : public EventBus {
   bool healthy() const { return commands_.up() && subscriber_.up(); }
   // redis_connected, redis_reconnects_total, eventbus_* counters.
   void write_metrics(std::string& out) const;
-  // The command link, shared with other Redis users (the rate limiter).
-  redis::Connection& commands() { return commands_; }
 
  private:
   void deliver(const Event& event);
