@@ -1,4 +1,25 @@
-// Placeholder, replaced by the imports page.
-export default function Imports() {
-  return <section><h1>Imports</h1></section>;
+// The imports page: /imports (a new import and the past ones) and /imports/:id (one job's
+// progress, result, errors file and revert). Parts live in pages/imports/.
+
+import { matchPath } from "../lib/router.js";
+import NewImport from "./imports/NewImport.jsx";
+import ImportList from "./imports/ImportList.jsx";
+import ImportJobView from "./imports/ImportJobView.jsx";
+import "./pages.css";
+
+export default function Imports({ session, route }) {
+  const job = matchPath("/imports/:id", route.path);
+  return (
+    <div class="page imports-page">
+      <h1>Imports</h1>
+      {job ? (
+        <ImportJobView key={job.id} id={job.id} session={session} />
+      ) : (
+        <>
+          <NewImport session={session} />
+          <ImportList />
+        </>
+      )}
+    </div>
+  );
 }
