@@ -10,20 +10,36 @@
 //
 // Screenshots go to $LMS_WEB_ARTIFACTS (default tests/web/artifacts/, ignored by git).
 // LMS_WEB_DIR=<folder> serves the desk from that folder (`lms serve --web-dir`) instead of the
-// copy built into the binary: for working on the desk without relinking lms.
+// copy built into the binary: for working on the desk without relinking lms. A binary without
+// `--web-dir` gets web/dev-server.mjs in front (LMS_WEB_DIR or web/dist, /api proxied to lms).
 
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
-import { LmsServer } from "../../realtime/lib/server.mjs";
+import { LMS_BINARY, LmsServer } from "../../realtime/lib/server.mjs";
+import { startDevServer } from "../../../web/dev-server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 export const ARTIFACTS = process.env.LMS_WEB_ARTIFACTS || path.resolve(here, "../artifacts");
 export const CHROMIUM = process.env.LMS_CHROMIUM || "/usr/bin/chromium";
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+let webDirSupport;
+/** Whether the lms binary has `serve --web-dir` (asked once). */
+function binaryServesWebDir() {
+  if (webDirSupport === undefined) {
+    try {
+      webDirSupport = execFileSync(LMS_BINARY, ["serve", "--help"], { encoding: "utf8" }).includes("--web-dir");
+    } catch {
+      webDirSupport = false;
+    }
+  }
+  return webDirSupport;
+}
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
@@ -47,26 +63,35 @@ export async function launchBrowser() {
 export class Desk {
   /** @param {{args?: string[], env?: object}} [options] extra `lms serve` arguments */
   static async start({ args = [], env = {} } = {}) {
-    const webDir = process.env.LMS_WEB_DIR ? ["--web-dir", path.resolve(process.env.LMS_WEB_DIR)] : [];
+    const servesWebDir = binaryServesWebDir();
+    const webDir = process.env.LMS_WEB_DIR && servesWebDir ? ["--web-dir", path.resolve(process.env.LMS_WEB_DIR)] : [];
     const server = await LmsServer.start({ args: [...webDir, ...args], env });
     let browser;
+    let devServer = null;
     try {
+      if (!servesWebDir) {
+        const root = path.resolve(process.env.LMS_WEB_DIR || path.resolve(here, "../../../web/dist"));
+        devServer = await startDevServer({ root, lmsUrl: server.url });
+      }
       browser = await launchBrowser();
     } catch (err) {
+      await devServer?.close();
       await server.cleanup();
       throw err;
     }
-    return new Desk(server, browser);
+    return new Desk(server, browser, devServer);
   }
 
-  constructor(server, browser) {
+  constructor(server, browser, devServer = null) {
     this.server = server;
     this.browser = browser;
+    this.devServer = devServer;
     this.contexts = [];
   }
 
+  /** Where the browser opens the desk (lms itself, or the development server in front of it). */
   get url() {
-    return this.server.url;
+    return this.devServer ? this.devServer.url : this.server.url;
   }
 
   /** A fresh browser context (its own storage: a second user, a second tab of another person). */
@@ -133,6 +158,7 @@ export class Desk {
   async close() {
     for (const context of this.contexts) await context.close().catch(() => {});
     await this.browser.close().catch(() => {});
+    await this.devServer?.close();
     await this.server.cleanup();
   }
 }
