@@ -22,6 +22,9 @@ function outdirFromArgs(argv) {
   return path.resolve(inline ? inline.slice("--outdir=".length) : path.join(here, "dist"));
 }
 
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#14233c"/><path d="M9 8v16h14" stroke="#fff" stroke-width="4" fill="none"/></svg>
+`;
+
 function indexHtml({ script, styles }) {
   const links = styles.map((href) => `  <link rel="stylesheet" href="/${href}">`).join("\n");
   return `<!doctype html>
@@ -31,6 +34,7 @@ function indexHtml({ script, styles }) {
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="color-scheme" content="light">
   <title>Lead desk · lms</title>
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 ${links}
   <script type="module" src="/${script}"></script>
 </head>
@@ -74,8 +78,16 @@ async function main() {
   // the entry's first (pages' CSS is small; their scripts still load only when needed).
   const cssFiles = outputs.map(([file]) => file).filter((file) => file.endsWith(".css"));
   const ordered = entry.cssBundle ? [entry.cssBundle, ...cssFiles.filter((f) => f !== entry.cssBundle)] : cssFiles;
-  const styles = ordered.map(relative);
+  // Pages sharing one stylesheet get a copy each in their chunk's CSS: link identical ones once.
+  const seenCss = new Set();
+  const styles = ordered.map(relative).filter((file) => {
+    const text = readFileSync(path.join(outdir, file), "utf8");
+    if (seenCss.has(text)) return false;
+    seenCss.add(text);
+    return true;
+  });
   writeFileSync(path.join(outdir, "index.html"), indexHtml({ script: relative(entryFile), styles }));
+  writeFileSync(path.join(outdir, "favicon.svg"), FAVICON);
 
   // The entry and the chunks it imports statically load at once; dynamic imports load later.
   const firstLoad = new Set(["index.html", ...styles]);
@@ -85,7 +97,7 @@ async function main() {
     for (const imp of result.metafile.outputs[file].imports) if (imp.kind === "import-statement") visit(imp.path);
   };
   visit(entryFile);
-  const rows = ["index.html", ...outputs.map(([file]) => relative(file))].sort();
+  const rows = ["index.html", "favicon.svg", ...outputs.map(([file]) => relative(file))].sort();
   let firstLoadGzip = 0;
   for (const file of rows) {
     const bytes = readFileSync(path.join(outdir, file));

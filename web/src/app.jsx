@@ -3,9 +3,9 @@
 // Dashboard, Imports and Admin load lazily, so the first load carries only the leads desk.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { hasRole, restoreSession, safeNext, signOut, useSession } from "./lib/session.js";
-import { live, useLive } from "./lib/live.js";
+import { live, useLive, useLiveEvent } from "./lib/live.js";
 import { matchPath, navigate, useRoute } from "./lib/router.js";
-import { Button, Spinner, Toaster } from "./lib/ui.jsx";
+import { Button, Spinner, Toaster, toast } from "./lib/ui.jsx";
 import SignIn from "./pages/SignIn.jsx";
 import Register from "./pages/Register.jsx";
 import Leads from "./pages/Leads.jsx";
@@ -106,6 +106,11 @@ function Shell({ session, route }) {
     firstSection.current = null;
     mainRef.current?.focus();
   }, [section]);
+
+  useLiveEvent("lead:assigned", ({ lead, to }) => {
+    const target = typeof to === "object" && to !== null ? to.id : to;
+    if (target === session.user.id && lead.assignedTo === session.user.id) toast(`Lead ${lead.name} was assigned to you`);
+  }, [session.user.id]);
 
   let content;
   if (!found) content = <NotFound />;
