@@ -7,6 +7,7 @@
 //   await desk.checkAccessibility(page, "leads");          // axe-core: no serious violation
 //   await desk.screenshots(page, "leads");                 // desktop and phone width, kept
 //   await desk.close();                                    // browser and server
+//   await eventually(async () => assert.equal(...));       // polls until the check passes
 //
 // Screenshots go to $LMS_WEB_ARTIFACTS (default tests/web/artifacts/, ignored by git).
 // LMS_WEB_DIR=<folder> serves the desk from that folder (`lms serve --web-dir`) instead of the
@@ -27,6 +28,22 @@ const require = createRequire(import.meta.url);
 export const ARTIFACTS = process.env.LMS_WEB_ARTIFACTS || path.resolve(here, "../artifacts");
 export const CHROMIUM = process.env.LMS_CHROMIUM || "/usr/bin/chromium";
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Retries `check` (which throws, e.g. an assert, until the page is as expected) every
+ * `interval` ms until it passes or `timeout` ms have gone; then rethrows its last error.
+ */
+export async function eventually(check, { timeout = 10_000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, interval));
+    }
+  }
+}
 
 let webDirSupport;
 /** Whether the lms binary has `serve --web-dir` (asked once). */
