@@ -36,7 +36,7 @@ export default function ImportList() {
       {jobs && jobs.length === 0 && <p class="muted">No imports yet.</p>}
       {jobs && jobs.length > 0 && (
         <div class="table-scroll" role="region" aria-labelledby="import-list-title" tabIndex={0}>
-          <table class="table" data-testid="imports-table">
+          <table class="table imports-table" data-testid="imports-table">
             <thead>
               <tr>
                 <th scope="col">File</th>

@@ -1,5 +1,5 @@
-// The detected column mapping as an editable table: one row per CSV header, its sample values
-// and a select of the field it is imported as (the server's `mapping` values).
+// The detected column mapping as an editable table: one row per CSV header with its first
+// values, and a select of the field it is imported as (the server's `mapping` values).
 
 const FIELD_LABELS = {
   name: "Name",
@@ -25,8 +25,7 @@ export default function MappingTable({ columns, onChange, delimiter }) {
         </caption>
         <thead>
           <tr>
-            <th scope="col">Column in the file</th>
-            <th scope="col">Examples</th>
+            <th scope="col">Column in the file (examples)</th>
             <th scope="col">Imported as</th>
           </tr>
         </thead>
@@ -35,8 +34,8 @@ export default function MappingTable({ columns, onChange, delimiter }) {
             <tr key={column.header + index}>
               <th scope="row">
                 <label for={`mapping-${index}`}>{column.header || `(column ${index + 1})`}</label>
+                <span class="mapping-table__samples">{column.samples.join(" · ") || "no values in the first rows"}</span>
               </th>
-              <td class="mapping-table__samples">{column.samples.join(" · ") || <span class="muted">empty</span>}</td>
               <td>
                 <select
                   id={`mapping-${index}`}
