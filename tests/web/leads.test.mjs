@@ -195,3 +195,36 @@ test("a lead assigned to me shows a toast and joins my list", async () => {
   await row(page, lead.id).waitFor();
   await page.getByTestId("lead-count").filter({ hasText: "1 lead" }).waitFor();
 });
+
+test("the table keeps only visible rows in the DOM and loads pages as the user scrolls", async () => {
+  const admin = await desk.server.register();
+  const total = 260;
+  for (let start = 0; start < total; start += 20) {
+    await Promise.all(
+      Array.from({ length: Math.min(20, total - start) }, (_, i) =>
+        desk.server.createLead(admin.accessToken, { name: `Row ${String(start + i).padStart(3, "0")}` })),
+    );
+  }
+  const page = await desk.signIn(admin, { path: "/leads?sort=name" });
+  await page.getByTestId("lead-count").filter({ hasText: `${total} leads` }).waitFor();
+  await rows(page).first().waitFor();
+  const inDom = await rows(page).count();
+  assert.ok(inDom > 5 && inDom < 60, `${inDom} rows in the DOM for one screen`);
+
+  // Scrolling to the end fetches the following pages (keyset cursor) until the last row shows.
+  const scroller = page.locator(".lead-scroll");
+  await eventually(async () => {
+    await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await rows(page).filter({ hasText: "Row 259" }).waitFor({ timeout: 500 });
+  }, { timeout: 15_000 });
+  assert.ok((await rows(page).count()) < 60, "still only a screenful of rows");
+
+  // Keyboard: a focused row opens with Enter; Escape closes and the list stays.
+  const last = rows(page).filter({ hasText: "Row 259" });
+  await last.focus();
+  await page.keyboard.press("Enter");
+  await page.getByTestId("lead-panel").getByRole("heading", { name: "Row 259" }).waitFor();
+  await page.keyboard.press("Escape");
+  await page.getByTestId("lead-panel").waitFor({ state: "detached" });
+  assert.equal(pathAndQuery(page), "/leads?sort=name");
+});
