@@ -23,16 +23,11 @@ export class ApiError extends Error {
     this.body = body;
     this.retryAfter = retryAfter;
   }
-
-  /** The message for one field (`details[].field`), or undefined. */
-  fieldMessage(field) {
-    return this.details.find((d) => d.field === field)?.message;
-  }
 }
 
 const NETWORK_MESSAGE = "Cannot reach the server. Check your connection and try again.";
 
-export function withQuery(path, query) {
+function withQuery(path, query) {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
@@ -138,7 +133,6 @@ export const api = {
   get: (path, options) => send("GET", path, options),
   post: (path, body, options = {}) => send("POST", path, { ...options, body }),
   patch: (path, body, options = {}) => send("PATCH", path, { ...options, body }),
-  put: (path, body, options = {}) => send("PUT", path, { ...options, body }),
   del: (path, options) => send("DELETE", path, options),
 
   /** Sends a File/Blob as the raw body (text/csv unless it says otherwise). */

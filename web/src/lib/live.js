@@ -88,14 +88,6 @@ export const live = {
     stateListeners.add(listener);
     return () => stateListeners.delete(listener);
   },
-  /** Round trip to the server (`ping:ack`), in milliseconds; rejects after `timeoutMs`. */
-  ping(timeoutMs = 5_000) {
-    return new Promise((resolve, reject) => {
-      if (!socket?.connected) return reject(new Error("offline"));
-      const started = performance.now();
-      socket.timeout(timeoutMs).emit("ping:ack", started, (err) => (err ? reject(err) : resolve(performance.now() - started)));
-    });
-  },
   start() {
     if (socket) return;
     everConnected = false;

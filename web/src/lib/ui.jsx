@@ -23,7 +23,7 @@ export function Button({ variant = "primary", busy = false, type = "button", cla
 }
 
 /** The message of `error` for `field`: a string as is, or an ApiError's details entry. */
-export function fieldError(error, field) {
+function fieldError(error, field) {
   if (!error) return undefined;
   if (typeof error === "string") return error;
   return error.details?.find((d) => d.field === field)?.message;

@@ -92,6 +92,11 @@ function LeadDetails({ id, user, users, onClose, onSaved, onDeleted }) {
     return () => controller.abort();
   }, [id]);
 
+  // Events may have been missed (reconnection, resync): fetch the lead and its timeline again.
+  useLiveEvent("reconnected", () => {
+    api.get(leadPath(id)).then(applyRemote).catch((err) => err.status === 404 && setDeleted(true));
+  });
+
   const applyRemote = (fresh) => {
     if (fresh.id !== id) return;
     setTimelineKey((k) => k + 1);

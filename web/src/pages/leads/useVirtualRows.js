@@ -41,5 +41,5 @@ export function useVirtualRows({ count, rowHeight, overscan = 8, minHeight = 320
     else if (top + rowHeight > box.scrollTop + box.clientHeight) box.scrollTop = top + rowHeight - box.clientHeight;
   }, [rowHeight]);
 
-  return { scrollRef, onScroll, height, totalHeight: count * rowHeight, start, end, lastVisible: first + visible, scrollToIndex, measure };
+  return { scrollRef, onScroll, height, totalHeight: count * rowHeight, start, end, lastVisible: first + visible, scrollToIndex };
 }
