@@ -42,7 +42,7 @@ endif
 # those out (the same lms code, twice the time).
 test: build build-asan
 	cd $(BUILD) && bash $(CURDIR)/scripts/with_postgres.sh ctest --output-on-failure -j 1
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 bash $(CURDIR)/scripts/with_postgres.sh ctest --output-on-failure -j 1 -E '^nginx\.|_nginx$$'
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 bash $(CURDIR)/scripts/with_postgres.sh ctest --output-on-failure -j 1 -E '^nginx\.|_nginx$$|^web_desk'
 	bash scripts/fuzz.sh 10
 
 bench: build

@@ -13,6 +13,7 @@ packages=(
   curl wrk procps
   prometheus  # only for promtool: the tests check /metrics with Prometheus' own parser
   redis-server nginx  # scripts/cluster (a loopback cluster behind nginx); the deploy checks
+  chromium  # the desk's end-to-end tests (tests/web, driven by playwright-core from npm)
 )
 # Node.js may come from another source that bundles npm; only ask Debian when it is absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
@@ -36,10 +37,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The real-time tests drive the server with the stock socket.io-client from npm.
+# npm packages, each folder from its lock file: the desk's build (Preact, socket.io-client,
+# Chart.js, esbuild), the real-time tests' stock socket.io-client, and the desk's browser tests
+# (playwright-core, axe-core).
 cd "$(dirname "$0")/.."
-if [ ! -f tests/realtime/node_modules/socket.io-client/package.json ] ||
-   [ tests/realtime/package-lock.json -nt tests/realtime/node_modules/.package-lock.json ]; then
-  echo "setup: installing the real-time test client (npm ci in tests/realtime)"
-  (cd tests/realtime && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_folder() {  # folder, a package that shows it is installed, what it is for
+  if [ ! -f "$1/node_modules/$2/package.json" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    echo "setup: installing $3 (npm ci in $1)"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_folder web esbuild "the web desk's build"
+npm_folder tests/realtime socket.io-client "the real-time test client"
+npm_folder tests/web playwright-core "the browser test driver"

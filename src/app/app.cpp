@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -35,6 +36,7 @@
 #include "redis/client.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "web/desk.h"
 
 namespace lms::app {
 
@@ -105,9 +107,26 @@ rlim_t raise_file_limit() {
   return limit.rlim_cur;
 }
 
-// Creates a demo organization on an empty database and logs how to sign in.
-void seed_demo(store::Store& store, auth::AuthService& auth, const auth::PasswordHasher& hasher, std::uint16_t port) {
-  if (block_on(store.accounts().count_users()) > 0) return;
+// Tells a newcomer, in plain words beside the JSON log, where the desk is and how to sign in.
+void print_welcome(const std::string& url, const std::string& email, const std::string& password, bool desk) {
+  ops::flush_logs();
+  std::string text = "\n  lms is ready.\n";
+  if (desk) text += "  Open the lead desk in your browser:  " + url + "/\n";
+  else text += "  This build has no web desk (-DLMS_WEB=OFF); the API is at " + url + "/api\n";
+  if (!password.empty())
+    text += "  Sign in as " + email + " with the password " + password + "\n" +
+            "  (the demo agents, listed under Admin > Users, use the password agent-password)\n";
+  else
+    text += "  Sign in with your account (the demo admin is " + email + "; its password was printed at the first start)\n";
+  text += "  Ctrl-C stops the server.\n\n";
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+// Creates a demo organization on an empty database and logs how to sign in; returns the
+// password, or nothing when the database already had users.
+std::string seed_demo(store::Store& store, auth::AuthService& auth, const auth::PasswordHasher& hasher, std::uint16_t port) {
+  if (block_on(store.accounts().count_users()) > 0) return {};
   unsigned char bytes[9];
   randombytes_buf(bytes, sizeof bytes);
   std::string password = "demo-";
@@ -125,6 +144,7 @@ void seed_demo(store::Store& store, auth::AuthService& auth, const auth::Passwor
                         "/api/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"admin@demo.lms\","
                         "\"password\":\"" + password + "\"}'")
       .info();
+  return password;
 }
 
 }  // namespace
@@ -181,6 +201,9 @@ void register_routes(http::Router& router, Services& services) {
   leads::add_lead_routes(router, services.leads);
   imports::add_import_routes(router, services.imports);
   services.realtime.add_routes(router);
+  ops::add_live_route(
+      router, [health = services.health] { return health ? health->live() : ops::LiveFigures{}; }, services.instance);
+  if (services.desk) web::register_desk_routes(router, services.desk);
 }
 
 namespace {
@@ -319,7 +342,9 @@ int serve(const ops::ServeConfig& config) {
   std::atomic<bool> shutting_down{false};  // set at SIGTERM, before a --drain-delay ends
   Services services{*store,   auth,     accounts, leads, imports, realtime,
                     [&server, &shutting_down] { return shutting_down.load() || server.draining(); },
-                    limiter.get(), config.http_metrics ? &request_metrics : nullptr, &server, redis_events.get(), &health};
+                    limiter.get(), config.http_metrics ? &request_metrics : nullptr, &server, redis_events.get(), &health,
+                    config.web_dir.empty() ? web::Desk::embedded() : web::Desk::from_directory(config.web_dir),
+                    config.node_id.empty() ? std::string("lms") : config.node_id};
   register_routes(router, services);
 
   std::uint16_t port = server.listen(config.bind, config.port);
@@ -337,7 +362,11 @@ int serve(const ops::ServeConfig& config) {
       .str("version", LMS_VERSION)
       .info();
   ops::flush_logs();
-  if (config.demo) seed_demo(*store, auth, hasher, port);
+  if (config.demo) {
+    auto password = seed_demo(*store, auth, hasher, port);
+    print_welcome("http://" + (config.bind == "0.0.0.0" ? std::string("127.0.0.1") : config.bind) + ":" + std::to_string(port),
+                  "admin@demo.lms", password, services.desk && services.desk->available());
+  }
   block_on(imports.resume());
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;

@@ -24,6 +24,7 @@
 #include "realtime/endpoint.h"
 #include "realtime/redis_event_bus.h"
 #include "store/store.h"
+#include "web/desk.h"
 
 namespace lms::ops {
 class HealthMonitor;
@@ -66,7 +67,9 @@ struct Services {
   const ops::RequestMetrics* request_metrics = nullptr;  // likewise
   const http::Server* server = nullptr;                  // likewise
   realtime::RedisEventBus* redis_events = nullptr;       // with --redis: /readyz and /metrics
-  const ops::HealthMonitor* health = nullptr;           // likewise (eventloop_lag_seconds)
+  const ops::HealthMonitor* health = nullptr;           // likewise (eventloop_lag_seconds), /api/ops/live
+  std::shared_ptr<const web::Desk> desk;                 // the web desk at /, or none
+  std::string instance = "lms";                          // the node id, named by /api/ops/live
 };
 
 // The whole route table of the server (also used by tests to compare it with the OpenAPI

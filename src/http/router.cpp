@@ -60,6 +60,12 @@ void Router::add(bhttp::verb method, std::string pattern, Handler handler, Route
   routes_.push_back(std::move(route));
 }
 
+void Router::set_fallback(std::string pattern, Handler handler) {
+  RouteOptions options;
+  options.authenticated = false;
+  fallback_ = Route{bhttp::verb::get, std::move(pattern), std::move(handler), options, {}};
+}
+
 RouteMatch Router::match(bhttp::verb method, std::string_view path) const {
   RouteMatch result;
   auto parts = split_path(path);
@@ -87,6 +93,12 @@ RouteMatch Router::match(bhttp::verb method, std::string_view path) const {
   }
   if (result.route) {
     result.kind = RouteMatch::Kind::found;
+    return result;
+  }
+  if (allowed.empty() && fallback_ && (method == bhttp::verb::get || method == bhttp::verb::head) &&
+      !path.starts_with("/api/") && path != "/api" && !path.starts_with("/socket.io")) {
+    result.kind = RouteMatch::Kind::found;
+    result.route = &*fallback_;
     return result;
   }
   if (allowed.empty()) return result;

@@ -3,6 +3,7 @@
 // that exists under other methods yields 405 with the allowed methods.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,15 @@ class Router {
  public:
   void add(bhttp::verb method, std::string pattern, Handler handler, RouteOptions options = {});
   RouteMatch match(bhttp::verb method, std::string_view path) const;
+  // Answers GET and HEAD for any path no route matches, outside `/api/` and `/socket.io/`
+  // (the desk's files and its single-page routes). Its pattern, the metrics' route label, is
+  // `pattern`. Without it such paths are 404 like any other.
+  void set_fallback(std::string pattern, Handler handler);
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;
+  std::optional<Route> fallback_;
 };
 
 }  // namespace lms::http

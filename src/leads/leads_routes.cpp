@@ -144,6 +144,57 @@ void add_lead_routes(http::Router& router, LeadsService& leads) {
     co_return http::json_response(status::ok, "{\"count\":" + std::to_string(n) + "}");
   });
 
+  router.add(verb::get, "/api/leads/stats", [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
+    auto result = co_await leads.stats(ctx.caller(), list_request(ctx), ctx.query_param("days"));
+    co_return http::json_response(status::ok, json::build([&](json::Writer& w) {
+                                    w.StartObject();
+                                    json::key(w, "total");
+                                    w.Int64(result.total);
+                                    json::key(w, "byStatus");
+                                    w.StartObject();
+                                    for (auto status : {"new", "contacted", "qualified", "converted", "lost"}) {
+                                      std::int64_t n = 0;
+                                      for (const auto& [name, count] : result.stats.by_status)
+                                        if (name == status) n = count;
+                                      json::key(w, status);
+                                      w.Int64(n);
+                                    }
+                                    w.EndObject();
+                                    json::key(w, "bySource");
+                                    w.StartArray();
+                                    for (const auto& [source, count] : result.stats.by_source) {
+                                      w.StartObject();
+                                      json::field(w, "source", source);
+                                      json::key(w, "count");
+                                      w.Int64(count);
+                                      w.EndObject();
+                                    }
+                                    w.EndArray();
+                                    json::key(w, "byAssignee");
+                                    w.StartArray();
+                                    for (const auto& [assignee, count] : result.stats.by_assignee) {
+                                      w.StartObject();
+                                      json::key(w, "assignedTo");
+                                      assignee ? json::string(w, *assignee) : (void)w.Null();
+                                      json::key(w, "count");
+                                      w.Int64(count);
+                                      w.EndObject();
+                                    }
+                                    w.EndArray();
+                                    json::key(w, "createdPerDay");
+                                    w.StartArray();
+                                    for (const auto& [day, count] : result.per_day) {
+                                      w.StartObject();
+                                      json::field(w, "day", day);
+                                      json::key(w, "count");
+                                      w.Int64(count);
+                                      w.EndObject();
+                                    }
+                                    w.EndArray();
+                                    w.EndObject();
+                                  }));
+  });
+
   router.add(verb::get, "/api/leads/export", [&leads](http::RequestContext& ctx) -> asio::awaitable<http::Response> {
     std::shared_ptr<store::LeadCursor> cursor = leads.export_leads(
         ctx.caller(), list_request(ctx), [](std::string& out, const LeadView& lead) { append_csv_row(out, lead); });

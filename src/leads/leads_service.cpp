@@ -458,6 +458,28 @@ store::Task<std::int64_t> LeadsService::count(Principal caller, ListRequest requ
   co_return n;
 }
 
+store::Task<StatsResult> LeadsService::stats(Principal caller, ListRequest request, std::optional<std::string> days_text) {
+  constexpr Millis kDay = 86'400'000;
+  int days = 30;
+  if (days_text) {
+    auto [end, ec] = std::from_chars(days_text->data(), days_text->data() + days_text->size(), days);
+    if (ec != std::errc() || end != days_text->data() + days_text->size() || days < 1 || days > 366)
+      throw ApiError::bad_request("days: a whole number from 1 to 366");
+  }
+  LeadQuery query = parse_query(caller, request, false);
+  const std::int64_t today = now_ms() / kDay;
+  const std::int64_t first_day = today - days + 1;
+  StatsResult result;
+  result.stats = co_await store_.lead_stats(caller.organization_id, std::move(query.filter), first_day * kDay);
+  for (const auto& [status, n] : result.stats.by_status) result.total += n;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(days), 0);
+  for (const auto& [day, n] : result.stats.created_per_day)
+    if (day >= first_day && day <= today) counts[static_cast<std::size_t>(day - first_day)] += n;
+  for (int i = 0; i < days; ++i)
+    result.per_day.emplace_back(format_rfc3339((first_day + i) * kDay).substr(0, 10), counts[static_cast<std::size_t>(i)]);
+  co_return result;
+}
+
 std::unique_ptr<store::LeadCursor> LeadsService::export_leads(const Principal& caller, const ListRequest& request,
                                                               store::LeadRenderer render) {
   if (!is_manager(caller)) throw ApiError::forbidden("only admins and managers may export");

@@ -47,6 +47,14 @@ struct ListResult {
   std::optional<std::string> next_cursor;
 };
 
+// The dashboard's figures: the counts of LeadStats, with the per-day counts for each of the
+// last `days` UTC days (oldest first, zeros included).
+struct StatsResult {
+  std::int64_t total = 0;
+  LeadStats stats;
+  std::vector<std::pair<std::string, std::int64_t>> per_day;  // "2026-12-01" → count
+};
+
 struct BulkRequest {
   std::vector<std::string> ids;
   std::optional<std::string> status;
@@ -88,6 +96,8 @@ class LeadsService {
   store::Task<Activity> add_note(accounts::Principal caller, std::string id, std::string body);
   store::Task<ListResult> list(accounts::Principal caller, ListRequest request);
   store::Task<std::int64_t> count(accounts::Principal caller, ListRequest request);
+  // `days`: 1..366, default 30.
+  store::Task<StatsResult> stats(accounts::Principal caller, ListRequest request, std::optional<std::string> days);
   // For admins and managers: a cursor over every matching lead, rendered by `render`.
   std::unique_ptr<store::LeadCursor> export_leads(const accounts::Principal& caller, const ListRequest& request,
                                                   store::LeadRenderer render);

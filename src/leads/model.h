@@ -92,6 +92,17 @@ struct LeadRow {
   std::int64_t seq = 0;
 };
 
+// The dashboard's counts over the leads a filter selects (GET /api/leads/stats).
+struct LeadStats {
+  std::vector<std::pair<std::string, std::int64_t>> by_status;                 // every status present
+  std::vector<std::pair<std::string, std::int64_t>> by_source;                 // "" for none; most first
+  std::vector<std::pair<std::optional<std::string>, std::int64_t>> by_assignee;  // most first
+  std::vector<std::pair<std::int64_t, std::int64_t>> created_per_day;          // UTC day number (since 1970) → count
+};
+// At most this many sources and assignees are counted (the largest ones).
+inline constexpr int kStatsTopSources = 12;
+inline constexpr int kStatsTopAssignees = 100;
+
 struct LeadPage {
   std::vector<Lead> items;
   std::optional<Position> next;  // absent on the last page

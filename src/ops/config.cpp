@@ -252,6 +252,10 @@ void add_serve_options(CLI::App& app, ServeConfig& c) {
       ->capture_default_str();
   app.add_flag("--demo", c.demo, "on an empty database, create a demo organization and print its login")
       ->envname("LMS_DEMO");
+  app.add_option("--web-dir", c.web_dir,
+                 "serve the web desk from this folder (node web/build.mjs --outdir DIR) instead of the copy built in; "
+                 "for working on the desk")
+      ->envname("LMS_WEB_DIR");
 }
 
 }  // namespace lms::ops

@@ -60,6 +60,7 @@ struct ServeConfig {
   std::string log_level = "info";
   bool log_requests = true;
   bool demo = false;  // on an empty database, create a demo organization and print its login
+  std::string web_dir;  // serve the desk from this folder instead of the copy in the binary
 };
 
 // Registers the serve options on `app`, writing into `config` when parsed.

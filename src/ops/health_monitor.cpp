@@ -93,6 +93,10 @@ asio::awaitable<void> HealthMonitor::run() {
   std::uint64_t last_waits = previous.db.waits;
   std::array<std::int64_t, 60> lag_window{};  // the worst lag of each of the last 60 ticks
   std::size_t lag_slot = 0;
+  constexpr std::size_t kLiveTicks = 10;
+  std::array<std::pair<HealthSample, Clock::time_point>, kLiveTicks> live_window;
+  live_window.fill({previous, previous_at});
+  std::size_t live_slot = 0;
   while (!stopped_) {
     timer_.expires_after(kTick);
     boost::system::error_code ec;
@@ -141,6 +145,26 @@ asio::awaitable<void> HealthMonitor::run() {
           .num("reads_waited_last_second", static_cast<std::int64_t>(waited))
           .warn();
 
+    {
+      // live_window[live_slot] is the sample of kLiveTicks ticks ago: the window's start.
+      const auto& [oldest, oldest_at] = live_window[live_slot];
+      const double seconds = std::chrono::duration<double>(now - oldest_at).count();
+      LiveFigures figures;
+      figures.http_connections = s.http_connections;
+      figures.realtime_connections = s.realtime_connections;
+      figures.requests_per_second = seconds > 0 ? static_cast<double>(s.requests - oldest.requests) / seconds : 0;
+      figures.p95_ms = p95_seconds(oldest, s) * 1000;
+      figures.resident_memory_bytes = rss;
+      for (std::size_t i = 0; i < kLiveTicks; ++i)
+        figures.event_loop_lag_ms =
+            std::max(figures.event_loop_lag_ms, lag_window[(lag_slot + lag_window.size() - 1 - i) % lag_window.size()]);
+      figures.uptime_seconds = std::chrono::duration<double>(now - started_).count();
+      live_window[live_slot] = {s, now};
+      live_slot = (live_slot + 1) % kLiveTicks;
+      std::lock_guard lock(live_mutex_);
+      live_ = figures;
+    }
+
     if (settings_.summary_interval.count() > 0 && now >= summary_at) {
       const double seconds = std::chrono::duration<double>(now - previous_at).count();
       const double rate = seconds > 0 ? static_cast<double>(s.requests - previous.requests) / seconds : 0;
@@ -160,6 +184,11 @@ asio::awaitable<void> HealthMonitor::run() {
       summary_at = now + settings_.summary_interval;
     }
   }
+}
+
+LiveFigures HealthMonitor::live() const {
+  std::lock_guard lock(live_mutex_);
+  return live_;
 }
 
 void HealthMonitor::write_metrics(std::string& out) const {

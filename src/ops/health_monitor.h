@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,17 @@ struct HealthSample {
   store::StoreLoad db;  // the store's own load figures
 };
 
+// What an operator watches, over the last ~10 s (the desk's dashboard shows it to admins).
+struct LiveFigures {
+  std::size_t http_connections = 0;
+  std::int64_t realtime_connections = 0;
+  double requests_per_second = 0;
+  double p95_ms = 0;  // the upper bound of the bucket holding the 95th percentile
+  std::int64_t resident_memory_bytes = 0;
+  std::int64_t event_loop_lag_ms = 0;  // the worst of the window
+  double uptime_seconds = 0;
+};
+
 class HealthMonitor {
  public:
   using Sampler = std::function<HealthSample()>;
@@ -54,6 +66,8 @@ class HealthMonitor {
   // /metrics: `eventloop_lag_seconds`, the worst I/O-thread lag of the last minute (a window,
   // not a reset-on-read value, so any scrape interval up to a minute sees every spike).
   void write_metrics(std::string& out) const;
+  // The figures of the last window, refreshed every second (zero until the first tick).
+  LiveFigures live() const;
 
  private:
   struct LagProbe {
@@ -72,6 +86,9 @@ class HealthMonitor {
   boost::asio::steady_timer timer_;  // the first context's thread only
   std::atomic<bool> stopped_{false};
   std::atomic<std::int64_t> recent_lag_ms_{0};  // worst lag of the last kLagWindow seconds
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  mutable std::mutex live_mutex_;
+  LiveFigures live_;  // guarded by live_mutex_
 };
 
 std::int64_t resident_memory_bytes();

@@ -114,4 +114,32 @@ void add_ops_routes(http::Router& router, store::Store& store, std::function<boo
   }, anyone);
 }
 
+void add_live_route(http::Router& router, std::function<LiveFigures()> live, std::string instance) {
+  router.add(
+      verb::get, "/api/ops/live",
+      [live = std::move(live), instance = std::move(instance)](http::RequestContext&) -> asio::awaitable<http::Response> {
+        const auto f = live();
+        co_return http::json_response(status::ok, json::build([&](json::Writer& w) {
+                                        w.StartObject();
+                                        json::field(w, "instance", instance);
+                                        json::key(w, "uptimeSeconds");
+                                        w.Double(f.uptime_seconds);
+                                        json::key(w, "httpConnections");
+                                        w.Uint64(f.http_connections);
+                                        json::key(w, "realtimeConnections");
+                                        w.Int64(f.realtime_connections);
+                                        json::key(w, "requestsPerSecond");
+                                        w.Double(f.requests_per_second);
+                                        json::key(w, "p95Ms");
+                                        w.Double(f.p95_ms);
+                                        json::key(w, "residentMemoryBytes");
+                                        w.Int64(f.resident_memory_bytes);
+                                        json::key(w, "eventLoopLagMs");
+                                        w.Int64(f.event_loop_lag_ms);
+                                        w.EndObject();
+                                      }));
+      },
+      http::RouteOptions{.least_role = accounts::Role::admin});
+}
+
 }  // namespace lms::ops

@@ -21,6 +21,10 @@ using MetricsSource = std::function<void(std::string& out)>;
 void add_ops_routes(http::Router& router, store::Store& store, std::function<bool()> draining,
                     std::function<bool()> redis_up = {}, MetricsSource metrics = {});
 
+struct LiveFigures;
+// GET /api/ops/live (admins): the figures an operator watches, of the instance that answers.
+void add_live_route(http::Router& router, std::function<LiveFigures()> live, std::string instance);
+
 // Writes one gauge with its # HELP and # TYPE lines.
 void write_gauge(std::string& out, std::string_view name, std::string_view help, double value);
 // Writes one counter with its # HELP and # TYPE lines.

@@ -138,6 +138,9 @@ class LeadStore {
                                                      LeadMutation mutate) = 0;
   virtual Task<leads::LeadPage> list_leads(std::string org_id, leads::LeadQuery query) = 0;
   virtual Task<std::int64_t> count_leads(std::string org_id, leads::LeadFilter filter) = 0;
+  // Counts by status, source and assignee of the leads `filter` selects, and per UTC day of
+  // those created at or after `days_from` (a day's start).
+  virtual Task<leads::LeadStats> lead_stats(std::string org_id, leads::LeadFilter filter, Millis days_from) = 0;
   virtual std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter,
                                                    leads::SortKey sort, LeadRenderer render) = 0;
   virtual Task<void> insert_activity(std::string org_id, leads::Activity activity) = 0;

@@ -129,6 +129,27 @@ TEST(Router, UnknownPathIs404) {
   }
 }
 
+TEST(Router, FallbackAnswersOtherGetsOutsideTheApi) {
+  Router r;
+  r.add(verb::get, "/api/users", Handler{});
+  r.add(verb::post, "/leads/import", Handler{});
+  r.set_fallback("/*", Handler{});
+  for (std::string_view path : {"/", "/leads", "/leads/abc", "/assets/app-1.js", "/apix"}) {
+    auto m = r.match(verb::get, path);
+    ASSERT_EQ(m.kind, Kind::found) << path;
+    EXPECT_EQ(m.route->pattern, "/*") << path;
+    EXPECT_FALSE(m.route->options.authenticated);
+    EXPECT_EQ(r.match(verb::head, path).kind, Kind::found) << path;
+    EXPECT_EQ(r.match(verb::post, path).kind, Kind::not_found) << path;
+  }
+  // The API and the Socket.IO endpoint are never the desk.
+  for (std::string_view path : {"/api", "/api/nope", "/api/users/u1", "/socket.io/", "/socket.io"})
+    EXPECT_EQ(r.match(verb::get, path).kind, Kind::not_found) << path;
+  // A path with routes under other methods stays a 405.
+  EXPECT_EQ(r.match(verb::get, "/leads/import").kind, Kind::method_not_allowed);
+  EXPECT_EQ(r.match(verb::get, "/api/users").route->pattern, "/api/users");
+}
+
 TEST(Router, EmptyParamSegmentDoesNotMatch) {
   Router r;
   r.add(verb::get, "/api/users/:id/roles", Handler{});

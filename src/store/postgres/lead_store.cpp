@@ -273,6 +273,33 @@ Task<std::int64_t> PgLeadStore::count_leads(std::string org_id, leads::LeadFilte
   });
 }
 
+Task<leads::LeadStats> PgLeadStore::lead_stats(std::string org_id, leads::LeadFilter filter, Millis days_from) {
+  leads::LeadStats stats;
+  auto where = q::filter_where(org_id, filter);
+  if (!where) co_return stats;
+  auto recent = *where;
+  recent.sql += " AND l.created_at >= " + recent.add(param(days_from));
+  // One statement, one round trip: the four groupings, told apart by their first column.
+  auto sql = "SELECT 's', l.status, count(*) FROM leads l WHERE " + where->sql + " GROUP BY l.status" +
+             " UNION ALL (SELECT 'o', coalesce(l.source, ''), count(*) FROM leads l WHERE " + where->sql +
+             " GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT " + std::to_string(leads::kStatsTopSources) + ")" +
+             " UNION ALL (SELECT 'a', l.assigned_to, count(*) FROM leads l WHERE " + where->sql +
+             " GROUP BY 2 ORDER BY 3 DESC LIMIT " + std::to_string(leads::kStatsTopAssignees) + ")" +
+             " UNION ALL SELECT 'd', (l.created_at / 86400000)::text, count(*) FROM leads l WHERE " + recent.sql +
+             " GROUP BY 2";
+  auto r = co_await pool_.with([&](Connection& c) -> Task<Result> { co_return co_await c.query(sql, std::move(recent.params)); });
+  for (int i = 0; i < r.rows(); ++i) {
+    auto kind = r.text(i, 0);
+    auto count = r.integer(i, 2);
+    std::string key(r.text(i, 1));
+    if (kind == "s") stats.by_status.emplace_back(std::move(key), count);
+    else if (kind == "o") stats.by_source.emplace_back(std::move(key), count);
+    else if (kind == "a") stats.by_assignee.emplace_back(r.null(i, 1) ? std::nullopt : std::optional<std::string>(std::move(key)), count);
+    else stats.created_per_day.emplace_back(std::stoll(key), count);
+  }
+  co_return stats;
+}
+
 std::unique_ptr<LeadCursor> PgLeadStore::export_leads(std::string org_id, leads::LeadFilter filter, SortKey sort,
                                                       LeadRenderer render) {
   return std::make_unique<PgExportCursor>(pool_, std::move(org_id), std::move(filter), sort, std::move(render));

@@ -21,6 +21,7 @@ class PgLeadStore final : public LeadStore {
                                              LeadMutation mutate) override;
   Task<leads::LeadPage> list_leads(std::string org_id, leads::LeadQuery query) override;
   Task<std::int64_t> count_leads(std::string org_id, leads::LeadFilter filter) override;
+  Task<leads::LeadStats> lead_stats(std::string org_id, leads::LeadFilter filter, Millis days_from) override;
   std::unique_ptr<LeadCursor> export_leads(std::string org_id, leads::LeadFilter filter, leads::SortKey sort,
                                            LeadRenderer render) override;
   Task<void> insert_activity(std::string org_id, leads::Activity activity) override;

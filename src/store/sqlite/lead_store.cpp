@@ -188,6 +188,38 @@ Task<std::int64_t> SqliteLeadStore::count_leads(std::string org_id, leads::LeadF
   });
 }
 
+Task<leads::LeadStats> SqliteLeadStore::lead_stats(std::string org_id, leads::LeadFilter filter, Millis days_from) {
+  co_return co_await engine_.read([&](Connection& c) {
+    leads::LeadStats stats;
+    auto org = org_key(c, org_id);
+    if (!org) return stats;
+    auto sql = filter_sql(*org, filter, [&](const std::string& id) { return user_key(c, id); },
+                          SqliteStore::search_indexed_through(c));
+    if (!sql) return stats;
+    auto grouped = [&](const std::string& select, const std::string& rest, auto&& read) {
+      auto s = c.prepare_text(select + " FROM leads l WHERE " + sql->where + rest);
+      bind_all(s, sql->binds);
+      while (s.step()) read(s);
+    };
+    grouped("SELECT l.status, COUNT(*)", " GROUP BY l.status",
+            [&](const Statement& s) { stats.by_status.emplace_back(s.text(0), s.integer(1)); });
+    grouped("SELECT COALESCE(l.source, ''), COUNT(*)",
+            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " + std::to_string(leads::kStatsTopSources),
+            [&](const Statement& s) { stats.by_source.emplace_back(s.text(0), s.integer(1)); });
+    grouped("SELECT (SELECT u.id FROM users u WHERE u.rowid = l.assignee), COUNT(*)",
+            " GROUP BY l.assignee ORDER BY 2 DESC LIMIT " + std::to_string(leads::kStatsTopAssignees),
+            [&](const Statement& s) {
+              stats.by_assignee.emplace_back(s.is_null(0) ? std::nullopt : std::optional<std::string>(s.text(0)),
+                                             s.integer(1));
+            });
+    sql->where += " AND l.created_at >= ?";
+    sql->binds.emplace_back(days_from);
+    grouped("SELECT l.created_at / 86400000, COUNT(*)", " GROUP BY 1",
+            [&](const Statement& s) { stats.created_per_day.emplace_back(s.integer(0), s.integer(1)); });
+    return stats;
+  });
+}
+
 namespace {
 
 // A lead's timeline: its activity rows, and the `imported` entry of the job that imported it
