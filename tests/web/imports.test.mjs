@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Desk } from "./lib/browser.mjs";
 
-const VALID = 3000;
+const VALID = 12000;
 const INVALID = 20; // a phone that is no number
 const DUPLICATES = 15; // the email of an earlier row
 const HEADER = "Full Name;Mobile;E-mail;Company;Favourite Colour";
@@ -25,8 +25,8 @@ let desk;
 let admin;
 
 before(async () => {
-  // Small batches, so the import goes through several checkpoints and progress events.
-  desk = await Desk.start({ args: ["--import-batch-rows", "500"] });
+  // Small batches: the import takes a few seconds, with several checkpoints and progress events.
+  desk = await Desk.start({ args: ["--import-batch-rows", "250"] });
   admin = await desk.server.register();
 });
 
@@ -94,6 +94,7 @@ test("upload, edit the mapping, dry run, import with progress, errors file, reve
   assert.equal(await progress.getAttribute("value"), String(total));
   const seen = await page.evaluate(() => window.progressSeen);
   assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `progress went backwards: ${seen}`);
+  assert.ok(seen.some((v) => v > 0 && v < total), `no progress was shown before the end: ${seen}`);
   assert.equal(await count(result, "inserted"), VALID);
   assert.equal(await count(result, "invalid"), INVALID);
   assert.equal(await count(result, "duplicates"), DUPLICATES);
@@ -162,4 +163,28 @@ test("a dropped file is read; a mapping without phone or email cannot be sent", 
   assert.equal(await page.getByRole("button", { name: "Dry run" }).isDisabled(), true);
   await page.getByLabel("Tel", { exact: true }).selectOption("phone");
   assert.equal(await page.getByRole("button", { name: "Dry run" }).isDisabled(), false);
+});
+
+test("the header reader: delimiter, RFC 4180 quotes, BOM, synonyms, mapping problems", async () => {
+  const { readCsvHead, mappingProblems } = await import("../../web/src/pages/imports/csvHeader.js");
+  const file = new Blob(['\ufeffName\t"E-Mail Address"\t"Notes, ""quoted"""\r\n"Ada\nLovelace"\tada@example.com\t"a\tb"\r\nBob\tbob@example.com\t']);
+  const head = await readCsvHead(file);
+  assert.equal(head.delimiter, "\t");
+  assert.deepEqual(head.columns.map((c) => [c.header, c.field]), [
+    ["Name", "name"],
+    ["E-Mail Address", "email"],
+    ['Notes, "quoted"', "custom"],
+  ]);
+  assert.deepEqual(head.columns[0].samples, ["Ada\nLovelace", "Bob"]);
+  assert.deepEqual(head.columns[2].samples, ["a\tb"]);
+
+  const semicolons = await readCsvHead(new Blob(["Vorname;Nachname;Telefon;Phone;Tel\n"]));
+  assert.equal(semicolons.delimiter, ";");
+  assert.deepEqual(semicolons.columns.map((c) => c.field), ["custom", "custom", "custom", "phone", "custom"]);
+  assert.deepEqual(mappingProblems(semicolons.columns), ["Map a column to name (or to first and last name)."]);
+  assert.deepEqual(
+    mappingProblems([{ header: "A", field: "email" }, { header: "B", field: "email" }, { header: "C", field: "firstName" }]),
+    ['"A" and "B" are both mapped to email.'],
+  );
+  await assert.rejects(readCsvHead(new Blob([""])), /empty/);
 });
