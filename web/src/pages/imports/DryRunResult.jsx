@@ -2,7 +2,7 @@
 
 import { useImportJob, isFinished } from "./useImportJob.js";
 import { ErrorText } from "../../lib/ui.jsx";
-import JobCounts from "./JobCounts.jsx";
+import JobCounts, { countsSentence } from "./JobCounts.jsx";
 import ErrorsFileButton from "./ErrorsFileButton.jsx";
 
 export default function DryRunResult({ initial }) {
@@ -15,7 +15,10 @@ export default function DryRunResult({ initial }) {
       {job.state === "failed" && <ErrorText error={`The dry run failed: ${job.error || "unknown error"}`} />}
       {done && (
         <>
-          <p>Nothing was written. Importing this file with these settings would give:</p>
+          <p role="status">
+            Nothing was written. Importing this file with these settings would give
+            <span class="visually-hidden"> {countsSentence(job)}</span>:
+          </p>
           <JobCounts job={job} />
           <ErrorsFileButton job={job} />
         </>

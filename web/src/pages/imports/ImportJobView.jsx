@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { api } from "../../lib/api.js";
 import { Button, ErrorText, Spinner } from "../../lib/ui.jsx";
 import { useImportJob, isFinished } from "./useImportJob.js";
-import JobCounts, { formatNumber } from "./JobCounts.jsx";
+import JobCounts, { countsSentence, formatNumber } from "./JobCounts.jsx";
 import ErrorsFileButton from "./ErrorsFileButton.jsx";
 import { StateBadge } from "./ImportList.jsx";
 
@@ -83,6 +83,7 @@ export default function ImportJobView({ id, session }) {
       {done && (
         <div data-testid="import-result">
           <h3>{job.state === "reverted" ? "Reverted" : "Result"}</h3>
+          <p class="visually-hidden" role="status">{job.state === "reverted" ? "Import reverted" : "Import finished"}: {countsSentence(job)}.</p>
           <JobCounts job={job} />
           <ErrorsFileButton job={job} />
           {canRevert && job.state === "completed" && !job.dryRun && <RevertButton job={job} onReverted={setJob} />}

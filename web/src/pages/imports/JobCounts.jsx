@@ -11,6 +11,14 @@ const COUNTS = [
   ["kept", "Kept (changed since)"],
 ];
 
+/** One sentence for screen readers: "3,000 inserted, 15 duplicates, 20 invalid". */
+export function countsSentence(job) {
+  const parts = [["inserted", "inserted"], ["updated", "updated"], ["duplicates", "duplicates"], ["invalid", "invalid"], ["reverted", "reverted"], ["kept", "kept"]]
+    .filter(([key]) => typeof job[key] === "number")
+    .map(([key, word]) => `${formatNumber(job[key])} ${word}`);
+  return parts.join(", ");
+}
+
 export const formatNumber = (n) => (typeof n === "number" ? n.toLocaleString("en-US") : "–");
 
 export default function JobCounts({ job }) {
