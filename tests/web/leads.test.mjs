@@ -228,3 +228,21 @@ test("the table keeps only visible rows in the DOM and loads pages as the user s
   await page.getByTestId("lead-panel").waitFor({ state: "detached" });
   assert.equal(pathAndQuery(page), "/leads?sort=name");
 });
+
+test("a rate-limited request says when to try again", async () => {
+  const limited = await Desk.start({ env: { LMS_RATE_API: "15/1m" } });
+  try {
+    const admin = await limited.server.register();
+    await limited.server.createLead(admin.accessToken, { name: "Limited Lou" });
+    const page = await limited.signIn(admin);
+    await rows(page).first().waitFor();
+    const message = page.getByText(/Too many requests\. Try again in \d+ seconds?\./).first();
+    const statuses = ["contacted", "new", ""];
+    await eventually(async () => {
+      await page.getByLabel("Status", { exact: true }).selectOption(statuses[Date.now() % 3]);
+      await message.waitFor({ timeout: 300 });
+    }, { timeout: 15_000 });
+  } finally {
+    await limited.close();
+  }
+});

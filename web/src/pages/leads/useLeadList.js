@@ -15,6 +15,7 @@ import { apiFilters, insertionIndex, matchesView } from "./model.js";
 
 const PAGE_SIZE = 100;
 const HIGHLIGHT_MS = 2_000;
+const RECOUNT_DELAY_MS = 300;
 
 function appendNew(items, page) {
   const seen = new Set(items.map((x) => x.id));
@@ -79,6 +80,7 @@ export function useLeadList(view, user) {
     return () => {
       current.current.controller?.abort();
       current.current.countController?.abort();
+      clearTimeout(current.current.recountTimer);
     };
   }, [viewKey]);
 
@@ -89,6 +91,20 @@ export function useLeadList(view, user) {
       next.delete(id);
       return next;
     }), HIGHLIGHT_MS);
+  }, []);
+
+  /** Fetches the count again, once for a burst of changes. */
+  const recount = useCallback(() => {
+    const ref = current.current;
+    clearTimeout(ref.recountTimer);
+    ref.recountTimer = setTimeout(() => {
+      ref.countController?.abort();
+      ref.countController = new AbortController();
+      api
+        .get("/api/leads/count", { query: { ...apiFilters(ref.view), sort: undefined }, signal: ref.countController.signal })
+        .then((body) => setCount(body.count))
+        .catch(() => {});
+    }, RECOUNT_DELAY_MS);
   }, []);
 
   /** Puts a created or changed lead where the view wants it (or takes it out). */
@@ -107,17 +123,14 @@ export function useLeadList(view, user) {
     });
     if (belongs) highlight(lead.id);
     if (created && belongs && !present) setCount((c) => (c === null ? c : c + 1));
-    else if (present && !belongs) setCount((c) => (c === null ? c : Math.max(0, c - 1)));
-  }, [user, highlight]);
+    else if (present !== belongs) recount(); // it entered or left the view: whether it was counted is unknown
+  }, [user, highlight, recount]);
 
   useEffect(() => {
     const offs = [
       live.on("lead:created", (lead) => place(lead, { created: true })),
       live.on("lead:updated", (lead) => place(lead, { created: false })),
-      live.on("lead:assigned", ({ lead, to }) => {
-        // For an agent, a lead newly assigned to them enters their list as if created.
-        place(lead, { created: user.role === "agent" && to === user.id });
-      }),
+      live.on("lead:assigned", ({ lead }) => place(lead, { created: false })),
       live.on("lead:deleted", ({ id }) => {
         if (!current.current.state.items.some((x) => x.id === id)) return;
         setState((st) => ({ ...st, items: st.items.filter((x) => x.id !== id) }));
