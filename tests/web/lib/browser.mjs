@@ -11,17 +11,14 @@
 //
 // Screenshots go to $LMS_WEB_ARTIFACTS (default tests/web/artifacts/, ignored by git).
 // LMS_WEB_DIR=<folder> serves the desk from that folder (`lms serve --web-dir`) instead of the
-// copy built into the binary: for working on the desk without relinking lms. A binary without
-// `--web-dir` gets web/dev-server.mjs in front (LMS_WEB_DIR or web/dist, /api proxied to lms).
+// copy built into the binary: for working on the desk without relinking lms.
 
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
-import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
-import { LMS_BINARY, LmsServer } from "../../realtime/lib/server.mjs";
-import { startDevServer } from "../../../web/dev-server.mjs";
+import { LmsServer } from "../../realtime/lib/server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -43,19 +40,6 @@ export async function eventually(check, { timeout = 10_000, interval = 50 } = {}
       await new Promise((resolve) => setTimeout(resolve, interval));
     }
   }
-}
-
-let webDirSupport;
-/** Whether the lms binary has `serve --web-dir` (asked once). */
-function binaryServesWebDir() {
-  if (webDirSupport === undefined) {
-    try {
-      webDirSupport = execFileSync(LMS_BINARY, ["serve", "--help"], { encoding: "utf8" }).includes("--web-dir");
-    } catch {
-      webDirSupport = false;
-    }
-  }
-  return webDirSupport;
 }
 
 export const DESKTOP = { width: 1280, height: 800 };
@@ -80,35 +64,27 @@ export async function launchBrowser() {
 export class Desk {
   /** @param {{args?: string[], env?: object}} [options] extra `lms serve` arguments */
   static async start({ args = [], env = {} } = {}) {
-    const servesWebDir = binaryServesWebDir();
-    const webDir = process.env.LMS_WEB_DIR && servesWebDir ? ["--web-dir", path.resolve(process.env.LMS_WEB_DIR)] : [];
+    const webDir = process.env.LMS_WEB_DIR ? ["--web-dir", path.resolve(process.env.LMS_WEB_DIR)] : [];
     const server = await LmsServer.start({ args: [...webDir, ...args], env });
     let browser;
-    let devServer = null;
     try {
-      if (!servesWebDir) {
-        const root = path.resolve(process.env.LMS_WEB_DIR || path.resolve(here, "../../../web/dist"));
-        devServer = await startDevServer({ root, lmsUrl: server.url });
-      }
       browser = await launchBrowser();
     } catch (err) {
-      await devServer?.close();
       await server.cleanup();
       throw err;
     }
-    return new Desk(server, browser, devServer);
+    return new Desk(server, browser);
   }
 
-  constructor(server, browser, devServer = null) {
+  constructor(server, browser) {
     this.server = server;
     this.browser = browser;
-    this.devServer = devServer;
     this.contexts = [];
   }
 
-  /** Where the browser opens the desk (lms itself, or the development server in front of it). */
+  /** Where the browser opens the desk. */
   get url() {
-    return this.devServer ? this.devServer.url : this.server.url;
+    return this.server.url;
   }
 
   /** A fresh browser context (its own storage: a second user, a second tab of another person). */
@@ -175,7 +151,6 @@ export class Desk {
   async close() {
     for (const context of this.contexts) await context.close().catch(() => {});
     await this.browser.close().catch(() => {});
-    await this.devServer?.close();
     await this.server.cleanup();
   }
 }
