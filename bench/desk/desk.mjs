@@ -143,14 +143,48 @@ async function createToSocket(server, admin, manager) {
   return latencies;
 }
 
+// Scrolls the table down a screenful per frame for `seconds`, paging in by cursor as it goes;
+// reports the frame intervals (what "smooth" means), the rows loaded and the rows in the DOM.
+async function scrolling(browser, server, admin, seconds = 10) {
+  const { context, page } = await signedInPage(browser, server, admin);
+  await page.goto("/leads");
+  await page.waitForFunction(() => window.__firstRowAt !== null);
+  const result = await page.evaluate(async (ms) => {
+    const box = document.querySelector(".lead-scroll");
+    const frames = [];
+    let maxRows = 0;
+    let last = performance.now();
+    const end = last + ms;
+    while (performance.now() < end) {
+      await new Promise((r) => requestAnimationFrame(r));
+      const now = performance.now();
+      frames.push(now - last);
+      last = now;
+      box.scrollTop += box.clientHeight;
+      maxRows = Math.max(maxRows, document.querySelectorAll('[data-testid="lead-row"]').length);
+    }
+    const rowHeight = document.querySelector('[data-testid="lead-row"]')?.offsetHeight || 1;
+    return { frames, maxRows, scrolledRows: Math.round(box.scrollTop / rowHeight) };
+  }, seconds * 1000);
+  await context.close();
+  return { frameMs: summary(result.frames), domRowsMax: result.maxRows, rowsScrolled: result.scrolledRows };
+}
+
 async function measureAt(browser, server, admin, label) {
   const loads = [];
   for (let i = 0; i < RUNS; i++) loads.push(await firstLoad(browser, server, admin));
   const session = await server.login(admin.email, admin.password);
   const rest = [];
   for (let i = 0; i < RUNS; i++) rest.push(await restFirstPage(server, session.accessToken));
+  const stats = [];
+  for (let i = 0; i < Math.min(RUNS, 5); i++) {
+    const started = performance.now();
+    await server.request("GET", "/api/leads/stats", { token: session.accessToken });
+    stats.push(performance.now() - started);
+  }
   return {
     label,
+    statsMs: summary(stats),
     firstRowMs: summary(loads.map((l) => l.firstRowMs)),
     restFirstPageMs: summary(rest),
     bytes: loads[loads.length - 1],
@@ -180,6 +214,7 @@ try {
     results.seedSeconds = +((performance.now() - started) / 1000).toFixed(1);
     await server.restart();
     results.large = await measureAt(browser, server, adminAccount, `${LEADS + 250 + CREATES * 2} leads`);
+    results.large.scrolling = await scrolling(browser, server, adminAccount);
   }
   console.log(JSON.stringify(results, null, 2));
   const row = (r) =>
@@ -189,8 +224,14 @@ try {
   console.log("|---|---|---|---|");
   console.log(row(results.small));
   if (results.large) console.log(row(results.large));
+  for (const r of [results.small, results.large].filter(Boolean))
+    console.log(`GET /api/leads/stats (the dashboard's counts), ${r.label}: p50 ${r.statsMs.p50} ms, max ${r.statsMs.max} ms`);
   console.log(`\ncreate in browser A → row in browser B: p50 ${results.createToRowMs.p50} ms, p95 ${results.createToRowMs.p95} ms, max ${results.createToRowMs.max} ms (${CREATES} creates)`);
   console.log(`baseline, create → lead:created at a Node socket.io-client: p50 ${results.createToSocketMs.p50} ms, p95 ${results.createToSocketMs.p95} ms`);
+  if (results.large) {
+    const sc = results.large.scrolling;
+    console.log(`scrolling ${results.large.label}: ${sc.rowsScrolled} rows in 10 s, frame p50 ${sc.frameMs.p50} ms, p95 ${sc.frameMs.p95} ms, max ${sc.frameMs.max} ms; at most ${sc.domRowsMax} rows in the DOM`);
+  }
 } finally {
   await browser.close().catch(() => {});
   await server.cleanup();

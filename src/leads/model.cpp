@@ -1,5 +1,7 @@
 #include "leads/model.h"
 
+#include <algorithm>
+
 #include "common/errors.h"
 #include "common/validate.h"
 
@@ -47,6 +49,17 @@ void check_custom_string(std::string_view key, std::string_view value) {
   if (!validate::is_free_text(value))
     throw ApiError::validation("custom." + std::string(key),
                                "must not contain control characters other than tab and newline");
+}
+
+void add_source_count(LeadStats& stats, std::string_view source, std::int64_t count) {
+  for (auto& [name, n] : stats.by_source)
+    if (name == source) {
+      n += count;
+      std::stable_sort(stats.by_source.begin(), stats.by_source.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+      return;
+    }
+  stats.by_source.emplace_back(source, count);
 }
 
 }  // namespace lms::leads

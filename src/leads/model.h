@@ -99,6 +99,8 @@ struct LeadStats {
   std::vector<std::pair<std::optional<std::string>, std::int64_t>> by_assignee;  // most first
   std::vector<std::pair<std::int64_t, std::int64_t>> created_per_day;          // UTC day number (since 1970) → count
 };
+// Adds a source's count, no source (NULL) and "" being one: "".
+void add_source_count(LeadStats& stats, std::string_view source, std::int64_t count);
 // At most this many sources and assignees are counted (the largest ones).
 inline constexpr int kStatsTopSources = 12;
 inline constexpr int kStatsTopAssignees = 100;

@@ -281,8 +281,8 @@ Task<leads::LeadStats> PgLeadStore::lead_stats(std::string org_id, leads::LeadFi
   recent.sql += " AND l.created_at >= " + recent.add(param(days_from));
   // One statement, one round trip: the four groupings, told apart by their first column.
   auto sql = "SELECT 's', l.status, count(*) FROM leads l WHERE " + where->sql + " GROUP BY l.status" +
-             " UNION ALL (SELECT 'o', coalesce(l.source, ''), count(*) FROM leads l WHERE " + where->sql +
-             " GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT " + std::to_string(leads::kStatsTopSources) + ")" +
+             " UNION ALL (SELECT 'o', l.source, count(*) FROM leads l WHERE " + where->sql +
+             " GROUP BY l.source ORDER BY 3 DESC, 2 LIMIT " + std::to_string(leads::kStatsTopSources) + ")" +
              " UNION ALL (SELECT 'a', l.assigned_to, count(*) FROM leads l WHERE " + where->sql +
              " GROUP BY 2 ORDER BY 3 DESC LIMIT " + std::to_string(leads::kStatsTopAssignees) + ")" +
              " UNION ALL SELECT 'd', (l.created_at / 86400000)::text, count(*) FROM leads l WHERE " + recent.sql +
@@ -293,7 +293,7 @@ Task<leads::LeadStats> PgLeadStore::lead_stats(std::string org_id, leads::LeadFi
     auto count = r.integer(i, 2);
     std::string key(r.text(i, 1));
     if (kind == "s") stats.by_status.emplace_back(std::move(key), count);
-    else if (kind == "o") stats.by_source.emplace_back(std::move(key), count);
+    else if (kind == "o") leads::add_source_count(stats, key, count);
     else if (kind == "a") stats.by_assignee.emplace_back(r.null(i, 1) ? std::nullopt : std::optional<std::string>(std::move(key)), count);
     else stats.created_per_day.emplace_back(std::stoll(key), count);
   }

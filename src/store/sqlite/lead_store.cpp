@@ -203,9 +203,10 @@ Task<leads::LeadStats> SqliteLeadStore::lead_stats(std::string org_id, leads::Le
     };
     grouped("SELECT l.status, COUNT(*)", " GROUP BY l.status",
             [&](const Statement& s) { stats.by_status.emplace_back(s.text(0), s.integer(1)); });
-    grouped("SELECT COALESCE(l.source, ''), COUNT(*)",
-            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " + std::to_string(leads::kStatsTopSources),
-            [&](const Statement& s) { stats.by_source.emplace_back(s.text(0), s.integer(1)); });
+    // By the column itself (not COALESCE), so the count reads leads_by_source alone.
+    grouped("SELECT l.source, COUNT(*)",
+            " GROUP BY l.source ORDER BY 2 DESC, 1 LIMIT " + std::to_string(leads::kStatsTopSources),
+            [&](const Statement& s) { leads::add_source_count(stats, s.text(0), s.integer(1)); });
     grouped("SELECT (SELECT u.id FROM users u WHERE u.rowid = l.assignee), COUNT(*)",
             " GROUP BY l.assignee ORDER BY 2 DESC LIMIT " + std::to_string(leads::kStatsTopAssignees),
             [&](const Statement& s) {
