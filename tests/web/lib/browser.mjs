@@ -55,6 +55,7 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
   "--disable-dev-shm-usage",
+  "--disable-features=PreloadTopChromeWebUI",
 ];
 
 export async function launchBrowser() {

@@ -7,7 +7,7 @@
 //   list.items, list.count, list.hasMore, list.loading, list.error, list.highlighted (Set of ids)
 //   list.loadMore(); list.reload(); list.replace(lead)
 
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api } from "../../lib/api.js";
 import { live } from "../../lib/live.js";
 import { toast } from "../../lib/ui.jsx";
@@ -73,7 +73,9 @@ export function useLeadList(view, user) {
     fetchPage({ reset: true, limit: Math.min(200, Math.max(PAGE_SIZE, loaded)) });
   }, [fetchPage]);
 
-  useEffect(() => {
+  // A layout effect, not an effect: the request leaves as the table mounts instead of after the
+  // next frame (Preact runs effects after paint; frames are slow while the page first loads).
+  useLayoutEffect(() => {
     setState({ items: [], nextCursor: null, loading: true, error: null });
     setCount(null);
     fetchPage({ reset: true });

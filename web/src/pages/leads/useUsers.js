@@ -1,6 +1,6 @@
 // The organization's users (GET /api/users) for admins and managers: names of assignees and the
 // assignee choices. Agents may not list users: they get an empty map. Loaded once per signed-in user.
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { api } from "../../lib/api.js";
 import { hasRole } from "../../lib/session.js";
 
@@ -9,7 +9,8 @@ let cache = null; // { userId, users: Promise<Map> }
 export function useUsers(user) {
   const canList = hasRole(user, "admin", "manager");
   const [users, setUsers] = useState(() => new Map());
-  useEffect(() => {
+  // Requested as the page mounts, with the leads (see useLeadList).
+  useLayoutEffect(() => {
     if (!canList) return undefined;
     let live = true;
     if (cache?.userId !== user.id) {
