@@ -12,7 +12,7 @@ fi
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -Wno-ambiguous-reversed-operator -fsanitize=fuzzer,address,undefined -include utility -Isrc -DLMS_VERSION=\"fuzz\")
-common=(src/common/json.cpp src/common/validate.cpp src/common/time.cpp src/accounts/model.cpp src/auth/tokens.cpp src/realtime/packets.cpp src/realtime/event_bus.cpp src/imports/csv_reader.cpp src/imports/header_mapping.cpp src/leads/model.cpp)
+common=(src/common/json.cpp src/common/validate.cpp src/common/time.cpp src/accounts/model.cpp src/auth/tokens.cpp src/realtime/packets.cpp src/realtime/event_bus.cpp src/realtime/websocket.cpp src/imports/csv_reader.cpp src/imports/header_mapping.cpp src/leads/model.cpp)
 libs=(-lsodium -lcrypto)
 for target in fuzz/fuzz_*.cpp; do
   name=$(basename "$target" .cpp)
