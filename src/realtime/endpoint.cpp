@@ -4,8 +4,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <array>
 
 #include <rapidjson/document.h>
 #include <sodium.h>
@@ -20,6 +24,7 @@ namespace lms::realtime {
 
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
 using http::bhttp::status;
 using http::bhttp::verb;
 using boost::system::error_code;
@@ -101,74 +106,240 @@ std::optional<std::string> token_of(std::string_view connect_data) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-// The WebSocket side of one session: a reader (the connection's coroutine) and a writer
-// that drains the session's queue. Wakes come from any thread, as posts to this executor.
-struct WsConnection final : Waker, std::enable_shared_from_this<WsConnection> {
-  WsConnection(beast::tcp_stream stream, http::ConnectionSlot slot)
-      : ws(std::move(stream)),
-        timer(ws.get_executor(), asio::steady_timer::time_point::max()),
-        slot(std::move(slot)) {}
+// The WebSocket side of one session, on the connection's own I/O thread. Frames go to the
+// socket straight from the fan-out when it can take them (a non-blocking write: no coroutine,
+// post or copy); what it cannot take yet is kept (the packets themselves, shared) and goes out
+// in one gathered write. Reading waits for the socket to become readable while holding no
+// buffer, then reads into the thread's buffer; only an unfinished message is kept.
+class WsConnection final : public Waker, public DirectSink, public std::enable_shared_from_this<WsConnection> {
+ public:
+  struct Message {
+    ws::Opcode opcode;
+    std::string payload;
+  };
 
-  void wake(bool closing) override {
-    asio::post(ws.get_executor(), [self = shared_from_this(), closing] {
-      self->timer.cancel();
-      // A writer stuck on a client that does not read would never see the close: end the
-      // connection under it.
-      if (closing && self->writing) self->shut();
+  WsConnection(tcp::socket socket, http::ConnectionSlot slot, const SessionLimits& limits)
+      : context_(static_cast<asio::io_context&>(socket.get_executor().context())),
+        socket_(std::move(socket)),
+        slot_(std::move(slot)),
+        reader_(limits.max_payload),
+        queue_limit_(limits.queue_limit_bytes) {
+    error_code ec;
+    socket_.non_blocking(true, ec);
+  }
+
+  // Waker: the session queued packets (from another thread) or closed.
+  void wake(bool) override {
+    asio::post(context_, [self = shared_from_this()] { self->drain_session(); });
+  }
+  bool on_own_thread() const override { return context_.get_executor().running_in_this_thread(); }
+  void deliver(const Packet& packet) override { send(packet); }
+
+  // From now on the session's packets come here (on this thread).
+  void attach(std::shared_ptr<Session> session) {
+    session_ = std::move(session);
+    session_->set_waker(shared_from_this());
+    session_->set_sink(this);
+    drain_session();
+  }
+  void detach() {
+    if (!session_) return;
+    session_->set_sink(nullptr);
+    session_->clear_waker(shared_from_this());
+  }
+
+  // Writes `packet`'s frame now if the socket takes it, else keeps it for a gathered write.
+  void send(const Packet& packet) {
+    if (shut_) return;
+    const auto frame = packet->frame();
+    std::size_t written = 0;
+    if (!writing_ && pending_.empty()) {
+      error_code ec;
+      written = socket_.write_some(asio::buffer(frame.data(), frame.size()), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        written = 0;
+      }
+      if (ec) {
+        fail();
+        return;
+      }
+      if (written == frame.size()) return;
+    }
+    pending_.push_back(Pending{packet, written});
+    pending_bytes_ += frame.size() - written;
+    if (pending_bytes_ > queue_limit_) {
+      // A client that does not read: cut off at its bound, as the session's queue would.
+      if (session_) session_->close(CloseReason::slow_consumer);
+      shut();
+      return;
+    }
+    if (!writing_) start_write();
+  }
+
+  // The next complete message or control frame; nullopt when the connection ended or broke
+  // the protocol (then a close frame with the reason was sent).
+  asio::awaitable<std::optional<Message>> next_message() {
+    for (;;) {
+      std::string_view input;
+      // A read per readiness into this thread's buffer: an idle connection holds none.
+      thread_local std::array<char, 16 * 1024> buffer;
+      if (!carry_.empty()) {
+        input = carry_;
+      } else {
+        error_code ec;
+        co_await socket_.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || shut_) co_return std::nullopt;
+        std::size_t n = socket_.read_some(asio::buffer(buffer), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+        if (ec) co_return std::nullopt;
+        input = std::string_view(buffer.data(), n);
+      }
+      auto result = reader_.feed(input);
+      // Bytes after a complete message wait for the next call (rarely any: clients send one
+      // message per write and wait for the answer).
+      carry_ = std::string(input);
+      if (result == ws::Reader::Result::error) {
+        close_with(reader_.close_code());
+        co_return std::nullopt;
+      }
+      if (result == ws::Reader::Result::message) co_return Message{reader_.opcode(), std::move(reader_.payload())};
+    }
+  }
+
+  // Answers the client's close frame (or a protocol error) with a close frame, then ends.
+  void close_with(std::uint16_t code) {
+    send(std::make_shared<const Outbound>(ws::close_payload(code), ws::Opcode::close));
+    finish();
+  }
+  void pong(std::string_view payload) { send(std::make_shared<const Outbound>(payload, ws::Opcode::pong)); }
+
+  // Ends the connection once what is kept has been written (or at once if nothing is).
+  void finish() {
+    if (pending_.empty()) {
+      shut();
+      return;
+    }
+    shut_when_flushed_ = true;
+    // A client that stopped reading must not keep it open: a last deadline.
+    auto deadline = std::make_shared<asio::steady_timer>(context_, std::chrono::seconds(5));
+    deadline->async_wait([self = shared_from_this(), deadline](error_code ec) {
+      if (!ec) self->shut();
     });
   }
 
   void shut() {
+    if (shut_) return;
+    shut_ = true;
     error_code ec;
-    beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws).socket().close(ec);
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    pending_.clear();
+    pending_bytes_ = 0;
   }
 
-  websocket::stream<beast::tcp_stream> ws;
-  asio::steady_timer timer;
-  http::ConnectionSlot slot;  // counts this socket against --max-connections until it is gone
-  bool writing = false;
+ private:
+  struct Pending {
+    Packet packet;
+    std::size_t offset;  // bytes of its frame already written
+  };
+
+  // On this thread: whatever the session queued, then its close.
+  void drain_session() {
+    if (!session_ || shut_) return;
+    for (;;) {
+      auto batch = session_->take();
+      for (auto& packet : batch.packets) send(packet);
+      if (batch.closed) {
+        finish();
+        return;
+      }
+      if (batch.packets.empty()) return;  // (a second take lets a flushed DISCONNECT close)
+    }
+  }
+
+  void start_write() {
+    writing_ = true;
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(std::min<std::size_t>(pending_.size(), kGather));
+    for (const auto& item : pending_) {
+      auto frame = item.packet->frame().substr(item.offset);
+      buffers.emplace_back(frame.data(), frame.size());
+      if (buffers.size() == kGather) break;
+    }
+    asio::async_write(socket_, std::move(buffers),
+                      [self = shared_from_this()](error_code ec, std::size_t n) { self->on_written(ec, n); });
+  }
+
+  void on_written(error_code ec, std::size_t n) {
+    writing_ = false;
+    if (shut_) return;
+    if (ec) {
+      fail();
+      return;
+    }
+    std::size_t done = 0;
+    while (n > 0) {
+      auto& item = pending_[done];
+      const std::size_t left = item.packet->frame().size() - item.offset;
+      if (n < left) {
+        item.offset += n;
+        pending_bytes_ -= n;
+        break;
+      }
+      n -= left;
+      pending_bytes_ -= left;
+      ++done;
+    }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    if (!pending_.empty()) {
+      start_write();
+      return;
+    }
+    std::vector<Pending>().swap(pending_);  // an idle connection keeps no queue
+    if (shut_when_flushed_) shut();
+  }
+
+  void fail() {
+    if (session_) session_->close(CloseReason::transport_error);
+    shut();
+  }
+
+  static constexpr std::size_t kGather = 64;  // frames per gathered write
+
+  asio::io_context& context_;
+  tcp::socket socket_;
+  http::ConnectionSlot slot_;  // counts this socket against --max-connections until it is gone
+  ws::Reader reader_;
+  std::string carry_;  // bytes read past the last message
+  std::shared_ptr<Session> session_;
+  std::vector<Pending> pending_;
+  std::size_t pending_bytes_ = 0;
+  const std::size_t queue_limit_;
+  bool writing_ = false;
+  bool shut_when_flushed_ = false;
+  bool shut_ = false;
 };
 
-asio::awaitable<void> write_loop(std::shared_ptr<WsConnection> conn, std::shared_ptr<Session> session) {
-  session->set_waker(conn);
-  error_code ec;
-  for (;;) {
-    auto batch = session->take();
-    conn->writing = true;
-    for (auto& packet : batch.packets) {
-      co_await conn->ws.async_write(asio::buffer(*packet), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-    }
-    conn->writing = false;
-    if (ec) {
-      session->close(CloseReason::transport_error);
-      break;
-    }
-    if (batch.closed) break;
-    if (batch.packets.empty()) {
-      conn->timer.expires_at(asio::steady_timer::time_point::max());
-      co_await conn->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      ec = {};
-    }
+// The opening handshake's answer, or nullopt when the request is not a WebSocket handshake
+// this endpoint takes (then the server answers it over HTTP).
+std::optional<http::Response> accept_response(const http::Request& request, http::Response& refusal) {
+  using http::bhttp::field;
+  auto key = request[field::sec_websocket_key];
+  if (request[field::sec_websocket_version] != "13") {
+    refusal = eio_error(status::upgrade_required, 3, "Unsupported WebSocket version");
+    refusal.set(field::sec_websocket_version, "13");
+    return std::nullopt;
   }
-  session->clear_waker(conn);
-  conn->shut();
-}
-
-// Reads one text message; nullopt when the connection ended or sent something else.
-asio::awaitable<std::optional<std::string>> read_text(websocket::stream<beast::tcp_stream>& ws) {
-  // Per message, and read in small steps: Beast allocates the read's buffer before data
-  // arrives, so an idle socket holds only the first step's 256 bytes, not 1.5 KB.
-  constexpr std::size_t kStep = 256;
-  beast::flat_buffer buffer;
-  error_code ec;
-  do {
-    co_await ws.async_read_some(buffer, kStep, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return std::nullopt;
-  } while (!ws.is_message_done());
-  if (!ws.got_text()) co_return std::nullopt;
-  co_return beast::buffers_to_string(buffer.data());
+  if (key.size() != 24 || key.substr(22) != "==") {
+    refusal = eio_error(status::bad_request, 3, "Bad Sec-WebSocket-Key");
+    return std::nullopt;
+  }
+  http::Response res{status::switching_protocols, request.version()};
+  res.set(field::upgrade, "websocket");
+  res.set(field::connection, "Upgrade");
+  res.set(field::sec_websocket_accept, ws::accept_key(key));
+  return res;
 }
 
 }  // namespace
@@ -223,7 +394,7 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   for (;;) {
     // Upgraded meanwhile: this poll ends empty-handed (a noop); the WebSocket has the queue.
     if (session->transport() != Transport::polling) {
-      batch.packets.push_back(std::make_shared<const std::string>(1, '6'));
+      batch.packets.push_back(make_packet("6"));
       break;
     }
     batch = session->take();
@@ -235,7 +406,7 @@ asio::awaitable<http::Response> Endpoint::poll(http::RequestContext& ctx) {
   std::string body;
   for (auto& packet : batch.packets) {
     if (!body.empty()) body += kRecordSeparator;
-    body += *packet;
+    body += packet->text();
   }
   if (batch.closed) {
     if (!body.empty()) body += kRecordSeparator;
@@ -374,18 +545,18 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   }
 
   const auto& limits = hub_.settings().session;
-  auto conn = std::make_shared<WsConnection>(std::move(stream), std::move(slot));
-  auto& ws = conn->ws;
-  beast::get_lowest_layer(ws).expires_never();
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = limits.handshake_timeout;
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws.set_option(timeouts);
-  ws.read_message_max(limits.max_payload);
-  co_await ws.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
+  http::Response refusal_answer;
+  auto accepted = accept_response(request, refusal_answer);
+  if (!accepted) {
+    co_await answer_and_close(stream, std::move(refusal_answer));
+    co_return;
+  }
+  stream.expires_after(limits.handshake_timeout);
+  co_await http::bhttp::async_write(stream, *accepted, asio::redirect_error(asio::use_awaitable, ec));
   request = {};
   if (ec) co_return;
+  stream.expires_never();
+  auto conn = std::make_shared<WsConnection>(stream.release_socket(), std::move(slot), limits);
 
   auto executor = co_await asio::this_coro::executor;
   std::shared_ptr<Session> session;
@@ -403,18 +574,16 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
     });
     // The probe: "2probe" → "3probe", then the pending poll is released with a noop and the
     // client confirms with "5". Anything else abandons the upgrade (polling goes on).
-    auto probe = co_await read_text(ws);
-    if (probe != "2probe") {
+    auto probe = co_await conn->next_message();
+    if (!probe || probe->opcode != ws::Opcode::text || probe->payload != "2probe") {
       session->abort_upgrade();
       conn->shut();
       co_return;
     }
-    co_await ws.async_write(asio::buffer(std::string_view("3probe")), asio::redirect_error(asio::use_awaitable, ec));
-    session->send(std::string(1, '6'));
-    // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
-    std::optional<std::string> confirm;
-    if (!ec) confirm = co_await read_text(ws);
-    if (confirm != "5") {
+    conn->send(make_packet("3probe"));
+    session->send(make_packet("6"));
+    auto confirm = co_await conn->next_message();
+    if (!confirm || confirm->opcode != ws::Opcode::text || confirm->payload != "5") {
       session->abort_upgrade();
       conn->shut();
       co_return;
@@ -426,14 +595,26 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
     session->send(open_packet(limits, session->sid(), false));
   }
 
-  asio::co_spawn(executor, write_loop(conn, session), asio::detached);
+  conn->attach(session);
   for (;;) {
-    auto text = co_await read_text(ws);
-    if (!text) break;
-    co_await on_packet(session, *text);
+    auto message = co_await conn->next_message();
+    if (!message) break;
+    if (message->opcode == ws::Opcode::text) {
+      co_await on_packet(session, message->payload);
+    } else if (message->opcode == ws::Opcode::ping) {
+      conn->pong(message->payload);
+    } else if (message->opcode == ws::Opcode::close) {
+      conn->close_with(1000);
+      break;
+    } else if (message->opcode == ws::Opcode::binary) {
+      session->close(CloseReason::protocol_error);  // not part of the contract
+      conn->close_with(1003);
+      break;
+    }
     if (session->closed()) break;
   }
   session->close(CloseReason::transport_error);  // no effect when already closed
+  conn->detach();
 }
 
 }  // namespace lms::realtime

@@ -24,7 +24,7 @@ std::string new_session_id(const std::string& prefix) {
 }
 
 Packet bulk_packet(const BulkCounts& counts) {
-  return std::make_shared<const std::string>(sio_event("leads:bulk", json::build([&](json::Writer& w) {
+  return make_packet(sio_event("leads:bulk", json::build([&](json::Writer& w) {
                                                           w.StartObject();
                                                           json::key(w, "created");
                                                           w.Int64(counts.created);
@@ -229,7 +229,7 @@ void Hub::on_event(const Event& event) {
   }
   if (event.kind == EventKind::session_revoked) return;
   if (event.kind == EventKind::resync) {
-    auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+    auto packet = make_packet(sio_event(event_wire_name(event.kind), event.payload));
     for (auto& shard : shards_)
       asio::post(*shard->context, [s = shard.get(), packet] {
         for (auto& [org, receivers] : s->by_org)
@@ -248,7 +248,7 @@ void Hub::on_event(const Event& event) {
       asio::post(*shard->context, [this, s = shard.get(), event] { count_into_bulk(*s, event); });
     return;
   }
-  auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+  auto packet = make_packet(sio_event(event_wire_name(event.kind), event.payload));
   for (auto& shard : shards_)
     asio::post(*shard->context, [this, s = shard.get(), event, packet] { fan_out(*s, event, packet); });
 }
@@ -293,7 +293,7 @@ void Hub::tick(Shard& shard) {
     progress_.tick(ProgressThrottle::Clock::now(), [&](const Event& held) { due.push_back(held); });
   }
   for (auto& event : due) {
-    auto packet = std::make_shared<const std::string>(sio_event(event_wire_name(event.kind), event.payload));
+    auto packet = make_packet(sio_event(event_wire_name(event.kind), event.payload));
     for (auto& s : shards_) asio::post(*s->context, [this, sp = s.get(), event, packet] { fan_out(*sp, event, packet); });
   }
 }

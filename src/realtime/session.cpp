@@ -30,6 +30,14 @@ Session::Session(std::string sid, Transport transport, asio::any_io_executor hom
       transport_(transport) {}
 
 bool Session::send(Packet packet) {
+  // On the WebSocket connection's own thread with nothing queued that the packet could
+  // overtake: straight to the connection (which bounds what it keeps by queue_limit_bytes).
+  if (auto* sink = sink_.load(std::memory_order_acquire);
+      sink && queued_count_.load(std::memory_order_acquire) == 0 && !closing_.load(std::memory_order_acquire) &&
+      sink->on_own_thread()) {
+    sink->deliver(packet);
+    return true;
+  }
   bool overflow = false;
   {
     std::lock_guard lock(mutex_);
@@ -39,6 +47,7 @@ bool Session::send(Packet packet) {
     } else {
       queued_bytes_ += packet->size();
       queue_.push_back(std::move(packet));
+      queued_count_.store(queue_.size(), std::memory_order_release);
       wake_locked();
     }
   }
@@ -56,6 +65,7 @@ Session::Batch Session::take() {
     std::lock_guard lock(mutex_);
     batch.packets.swap(queue_);
     queued_bytes_ = 0;
+    queued_count_.store(0, std::memory_order_release);
     batch.closed = closed_.has_value();
     wake_posted_ = false;
     if (!batch.closed && batch.packets.empty() && close_when_flushed_) close_now = close_when_flushed_;
@@ -70,9 +80,12 @@ Session::Batch Session::take() {
 void Session::disconnect(CloseReason reason) {
   std::lock_guard lock(mutex_);
   if (closed_ || close_when_flushed_) return;
-  auto packet = std::make_shared<const std::string>("41");
+  auto packet = make_packet("41");
   queued_bytes_ += packet->size();
   queue_.push_back(std::move(packet));
+  queued_count_.store(queue_.size(), std::memory_order_release);
+  // Later packets must queue behind the DISCONNECT (which closes the session once taken).
+  closing_.store(true, std::memory_order_release);
   close_when_flushed_ = reason;
   wake_locked();
 }
@@ -112,6 +125,7 @@ void Session::close(CloseReason reason) {
     std::lock_guard lock(mutex_);
     if (closed_) return;
     closed_ = reason;
+    closing_.store(true, std::memory_order_release);
     wake_locked(true);
   }
   if (on_close_) on_close_(*this);
@@ -173,9 +187,10 @@ void Session::heartbeat(std::chrono::steady_clock::time_point now) {
       if (now >= *pong_due_) overdue = CloseReason::ping_timeout;
     } else if (now >= next_ping_at_) {
       pong_due_ = now + limits_.ping_timeout;
-      auto ping = std::make_shared<const std::string>(1, '2');
+      auto ping = make_packet("2");
       queued_bytes_ += ping->size();
       queue_.push_back(std::move(ping));
+      queued_count_.store(queue_.size(), std::memory_order_release);
       wake_locked();
     }
   }

@@ -5,14 +5,18 @@
 // Threads: a session is touched from several threads (the fan-out on a hub shard, the HTTP
 // requests of a polling client, the WebSocket connection's I/O thread), so its state is
 // guarded by one mutex held only for a few instructions. Whoever consumes the queue (a
-// pending long-poll or the WebSocket writer) registers a Waker: a timer on its own executor
-// that the session cancels when there is something to take.
+// pending long-poll or the WebSocket connection) registers a Waker, which posts to its own
+// executor when there is something to take. A WebSocket connection also registers itself as
+// the session's DirectSink: a packet sent on the connection's own thread while nothing is
+// queued goes straight to it, without the queue, the mutex or a wake-up (the fan-out's
+// common case: a hub shard delivering to the sockets of its own thread).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -23,12 +27,29 @@
 #include <vector>
 
 #include "accounts/model.h"
+#include "realtime/websocket.h"
 
 namespace lms::realtime {
 
 namespace asio = boost::asio;
 
-using Packet = std::shared_ptr<const std::string>;  // Engine.IO packet text, shared by a fan-out
+// One Engine.IO packet, encoded once for both transports and shared by every receiver of a
+// fan-out: its WebSocket frame (header and text in one buffer) and, inside it, its text for a
+// polling payload.
+class Outbound {
+ public:
+  explicit Outbound(std::string_view text, ws::Opcode opcode = ws::Opcode::text)
+      : wire_(ws::frame(opcode, text)), header_(static_cast<std::uint8_t>(wire_.size() - text.size())) {}
+  std::string_view text() const { return std::string_view(wire_).substr(header_); }
+  std::string_view frame() const { return wire_; }
+  std::size_t size() const { return wire_.size() - header_; }
+
+ private:
+  std::string wire_;
+  std::uint8_t header_;
+};
+using Packet = std::shared_ptr<const Outbound>;
+inline Packet make_packet(std::string_view text) { return std::make_shared<const Outbound>(text); }
 
 enum class Transport { polling, websocket };
 
@@ -62,6 +83,16 @@ class Waker {
   virtual void wake(bool closing) = 0;
 };
 
+// A WebSocket connection taking packets directly (see Session::send). Its functions are
+// called on the connection's own thread only.
+class DirectSink {
+ public:
+  virtual ~DirectSink() = default;
+  virtual bool on_own_thread() const = 0;
+  // Writes the packet's frame, or keeps it for a write in progress.
+  virtual void deliver(const Packet& packet) = 0;
+};
+
 // A Waker that cancels a timer the consumer waits on.
 class TimerWaker final : public Waker, public std::enable_shared_from_this<TimerWaker> {
  public:
@@ -88,7 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Queues a packet for the client. Returns false when the session is closed; closes it
   // (slow consumer) when the queue would exceed its byte limit.
   bool send(Packet packet);
-  bool send(std::string packet) { return send(std::make_shared<const std::string>(std::move(packet))); }
+  bool send(std::string_view packet) { return send(make_packet(packet)); }
 
   struct Batch {
     std::vector<Packet> packets;
@@ -100,6 +131,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The consumer, woken when packets arrive or the session closes. At most one at a time.
   void set_waker(std::shared_ptr<Waker> waker);
   void clear_waker(const std::shared_ptr<Waker>& waker);
+  // The WebSocket connection of this session, or nullptr; set and cleared on its own thread.
+  void set_sink(DirectSink* sink) { sink_.store(sink, std::memory_order_release); }
 
   // Idempotent; wakes the consumer and runs the close handler once.
   void close(CloseReason reason);
@@ -140,6 +173,11 @@ class Session : public std::enable_shared_from_this<Session> {
   const asio::any_io_executor home_;
   const SessionLimits limits_;
   CloseHandler on_close_;
+
+  std::atomic<DirectSink*> sink_{nullptr};
+  // Read without the mutex by send()'s direct path; written under it.
+  std::atomic<std::size_t> queued_count_{0};
+  std::atomic<bool> closing_{false};
 
   mutable std::mutex mutex_;
   std::vector<Packet> queue_;

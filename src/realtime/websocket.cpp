@@ -50,10 +50,11 @@ std::string frame(Opcode opcode, std::string_view payload) {
   return out;
 }
 
-std::string close_frame(std::uint16_t code) {
-  const char body[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-  return frame(Opcode::close, std::string_view(body, 2));
+std::string close_payload(std::uint16_t code) {
+  return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
 }
+
+std::string close_frame(std::uint16_t code) { return frame(Opcode::close, close_payload(code)); }
 
 Reader::Result Reader::fail(const char* why, std::uint16_t code) {
   error_ = why;

@@ -20,7 +20,9 @@ std::string accept_key(std::string_view client_key);
 std::string frame_header(Opcode opcode, std::size_t payload_size);
 // Header and payload in one string.
 std::string frame(Opcode opcode, std::string_view payload);
-// A close frame with its status code (1000 normal, 1002 protocol error, 1009 too big).
+// A close frame's payload: its status code (1000 normal, 1002 protocol error, 1003 data of a
+// type not accepted, 1009 too big), and the whole frame.
+std::string close_payload(std::uint16_t code);
 std::string close_frame(std::uint16_t code);
 
 // Reads client frames from a byte stream fed in arbitrary pieces. Data frames are assembled

@@ -179,7 +179,7 @@ class HubAudience : public ::testing::Test {
 
   static std::vector<std::string> received(const std::shared_ptr<Session>& s) {
     std::vector<std::string> names;
-    for (auto& p : s->take().packets) names.push_back(p->substr(0, p->find(',')));
+    for (auto& p : s->take().packets) names.push_back(std::string(p->text().substr(0, p->text().find(','))));
     return names;
   }
 
@@ -255,7 +255,7 @@ TEST_F(HubAudience, ADeactivatedUsersSocketsAreDisconnected) {
   EXPECT_FALSE(agent->closed());
   auto batch = agent->take();
   ASSERT_EQ(batch.packets.size(), 1u);
-  EXPECT_EQ(*batch.packets[0], "41");
+  EXPECT_EQ(batch.packets[0]->text(), "41");
   EXPECT_FALSE(batch.closed);
   EXPECT_TRUE(agent->take().closed);
   EXPECT_EQ(agent->close_reason(), CloseReason::server_disconnect);
@@ -274,7 +274,7 @@ TEST_F(HubAudience, AFloodBecomesCountedBulkEvents) {
   ASSERT_GE(batch.packets.size(), 1u);
   bool found = false;
   for (auto& p : batch.packets)
-    if (*p == "42[\"leads:bulk\",{\"created\":980,\"updated\":0,\"deleted\":0}]") found = true;
+    if (p->text() == "42[\"leads:bulk\",{\"created\":980,\"updated\":0,\"deleted\":0}]") found = true;
   EXPECT_TRUE(found);
 }
 
