@@ -321,6 +321,29 @@ class WsConnection final : public Waker, public DirectSink, public std::enable_s
   bool shut_ = false;
 };
 
+// Messages in order, each handled before the next is read, until either side ends.
+asio::awaitable<void> read_loop(Endpoint& endpoint, std::shared_ptr<WsConnection> conn, std::shared_ptr<Session> session) {
+  for (;;) {
+    auto message = co_await conn->next_message();
+    if (!message) break;
+    if (message->opcode == ws::Opcode::text) {
+      co_await endpoint.on_packet(session, message->payload);
+    } else if (message->opcode == ws::Opcode::ping) {
+      conn->pong(message->payload);
+    } else if (message->opcode == ws::Opcode::close) {
+      conn->close_with(1000);
+      break;
+    } else if (message->opcode == ws::Opcode::binary) {
+      session->close(CloseReason::protocol_error);  // not part of the contract
+      conn->close_with(1003);
+      break;
+    }
+    if (session->closed()) break;
+  }
+  session->close(CloseReason::transport_error);  // no effect when already closed
+  conn->detach();
+}
+
 // The opening handshake's answer, or nullopt when the request is not a WebSocket handshake
 // this endpoint takes (then the server answers it over HTTP).
 std::optional<http::Response> accept_response(const http::Request& request, http::Response& refusal) {
@@ -596,25 +619,9 @@ asio::awaitable<void> Endpoint::serve_websocket(http::Request request, beast::tc
   }
 
   conn->attach(session);
-  for (;;) {
-    auto message = co_await conn->next_message();
-    if (!message) break;
-    if (message->opcode == ws::Opcode::text) {
-      co_await on_packet(session, message->payload);
-    } else if (message->opcode == ws::Opcode::ping) {
-      conn->pong(message->payload);
-    } else if (message->opcode == ws::Opcode::close) {
-      conn->close_with(1000);
-      break;
-    } else if (message->opcode == ws::Opcode::binary) {
-      session->close(CloseReason::protocol_error);  // not part of the contract
-      conn->close_with(1003);
-      break;
-    }
-    if (session->closed()) break;
-  }
-  session->close(CloseReason::transport_error);  // no effect when already closed
-  conn->detach();
+  // The rest of the connection's life in a coroutine of its own: an idle socket then holds
+  // that small frame, not this one's request, response and stream.
+  asio::co_spawn(executor, read_loop(*this, std::move(conn), std::move(session)), asio::detached);
 }
 
 }  // namespace lms::realtime
