@@ -7,6 +7,9 @@
 #      the end; (server RSS once they are connected - RSS before) / connected sockets
 #   3. fan-out: FANOUT admin sockets of one organization, EVENTS times POST /api/leads; latency
 #      from the REST answer to each socket's receipt of that lead's `lead:created`
+# SERVERS may also name `base`: an earlier lms binary ($LMS_BASE), run the same way, for a
+# before/after in one run. PERF=1 records a perf profile of each server during the fan-out
+# (cpu-clock, call graphs) and keeps its top functions beside the results.
 # Usage (as root, after `make build`):
 #   bash bench/realtime.sh                         full run: 50,000 held, fan-out to 10,000
 #   SOCKETS=2000 FANOUT=1000 EVENTS=5 HOLD=5 bash bench/realtime.sh      quick run
@@ -83,10 +86,12 @@ cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$server/stat"; }  # ut
 start_server() {
   local name=$1
   case $name in
-    lms)
+    lms|base)
       rm -f "$dir"/lms.db*
+      local binary=$LMS
+      [ "$name" = base ] && binary=${LMS_BASE:?LMS_BASE names the earlier lms binary}
       # Access tokens live 2 h so that one token lasts the whole run.
-      "$LMS" serve --port 0 --bind 127.0.0.1 --db "$dir/lms.db" --log-requests false --access-ttl 2h \
+      "$binary" serve --port 0 --bind 127.0.0.1 --db "$dir/lms.db" --log-requests false --access-ttl 2h \
         >"$dir/$name.log" 2>&1 &
       ;;
     node)
@@ -101,7 +106,7 @@ start_server() {
     sleep 0.1
   done
   [ -n "$port" ] || { cat "$dir/$name.log" >&2; log "$name did not start"; exit 1; }
-  if [ "$name" = lms ]; then
+  if [ "$name" != node ]; then
     token=$(curl -sf -X POST "http://127.0.0.1:$port/api/auth/register" -H 'Content-Type: application/json' \
       -d '{"organizationName":"Realtime Bench","name":"Bench Admin","email":"admin@realtime.bench","password":"bench-password"}' |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
@@ -157,8 +162,19 @@ for name in $SERVERS; do
   log "$name: fan-out to $FANOUT sockets, $EVENTS events"
   start_client "$dir/$name-fanout" fanout --sockets "$FANOUT" --events "$EVENTS" --interval "$INTERVAL"
   cpu0=$(cpu_s)
+  perf_pid=""
+  if [ "${PERF:-0}" = 1 ]; then
+    perf record -q -e cpu-clock -g -p "$server" -o "$dir/$name.perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   finish_client "$dir/$name-fanout"
   cpu1=$(cpu_s)
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf report -i "$dir/$name.perf.data" --no-children --stdio --sort symbol 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | sed 's/ *-* *-* *$//' | cut -c1-140 | head -40 >"${RESULTS%.md}-$name-perf.txt" || true
+  fi
   echo "{\"fanout_cpu_s\":$(awk "BEGIN {print $cpu1 - $cpu0}")}" >"$dir/$name-cpu.json"
   grep '^socket_bench: event' "$dir/$name-fanout.err" | tail -3 >&2 || true
   stop_server
@@ -199,6 +215,7 @@ row("REST answer → receipt p99", lambda h, m, f: f"**{ms(f['latency_ms']['p99'
 row("REST answer → receipt max", lambda h, m, f: f"{ms(f['latency_ms']['max'])} ms")
 row("last socket per event p50 / p99 / max", lambda h, m, f: f"{ms(f['last_socket_ms']['p50'])} / {ms(f['last_socket_ms']['p99'])} / {ms(f['last_socket_ms']['max'])} ms")
 row("server CPU per fan-out event (all receivers)", lambda h, m, f: f"{m['fanout_cpu_s'] / f['created'] * 1000:.0f} ms")
+row("server CPU per delivery", lambda h, m, f: f"**{m['fanout_cpu_s'] / f['receipts'] * 1e6:.1f} µs**", "≤ 5 µs")
 row("client CPU per receipt (socket_bench)", lambda h, m, f: f"{f['events_client_cpu_s'] / f['receipts'] * 1e6:.1f} µs")
 row("POST /api/leads p50 / max", lambda h, m, f: f"{ms(f['rest_ms']['p50'])} / {ms(f['rest_ms']['max'])} ms")
 print("| figure | " + " | ".join(servers) + " | target |")
