@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "realtime/event_bus.h"
 #include "realtime/flood.h"
@@ -140,6 +141,57 @@ TEST(ProgressThrottle, SendsAtMostOncePerSecondPerJobAndKeepsTheLatest) {
   throttle.finish("job-1");
   a.payload = "4";
   EXPECT_TRUE(throttle.admit(a, t0 + std::chrono::milliseconds(1100)));
+}
+
+// A WebSocket connection standing in: records what reaches it directly.
+struct RecordingSink final : DirectSink {
+  explicit RecordingSink(boost::asio::io_context& io) : io(io) {}
+  bool on_own_thread() const override { return io.get_executor().running_in_this_thread(); }
+  void deliver(const Packet& packet) override { direct.emplace_back(packet->text()); }
+  boost::asio::io_context& io;
+  std::vector<std::string> direct;
+};
+
+TEST(SessionQueue, PacketsGoStraightToTheConnectionOnItsThreadWhenNothingIsQueued) {
+  boost::asio::io_context io;
+  auto session = std::make_shared<Session>("sid", Transport::websocket, io.get_executor(), SessionLimits{}, nullptr);
+  RecordingSink sink(io);
+  session->set_sink(&sink);
+  // Off the connection's thread: queued (and the connection is woken to take it).
+  EXPECT_TRUE(session->send("off-thread"));
+  EXPECT_TRUE(sink.direct.empty());
+  boost::asio::post(io, [&] {
+    // On its thread, but behind a queued packet: queued too, so the order holds.
+    session->send("behind");
+    EXPECT_TRUE(sink.direct.empty());
+    auto batch = session->take();
+    ASSERT_EQ(batch.packets.size(), 2u);
+    EXPECT_EQ(batch.packets[0]->text(), "off-thread");
+    EXPECT_EQ(batch.packets[1]->text(), "behind");
+    // Nothing queued now: straight through, no queue.
+    session->send("direct");
+    EXPECT_EQ(sink.direct, std::vector<std::string>{"direct"});
+    EXPECT_TRUE(session->take().packets.empty());
+    // A DISCONNECT is queued, and what follows waits behind it.
+    session->disconnect(CloseReason::server_disconnect);
+    session->send("after");
+    EXPECT_EQ(sink.direct.size(), 1u);
+    // Once closed, nothing more is accepted.
+    session->close(CloseReason::server_disconnect);
+    EXPECT_FALSE(session->send("closed"));
+  });
+  io.run();
+  session->set_sink(nullptr);
+}
+
+TEST(SessionQueue, AnOutboundPacketCarriesItsFrameAndText) {
+  Outbound small("42[\"x\"]");
+  EXPECT_EQ(small.text(), "42[\"x\"]");
+  EXPECT_EQ(small.frame(), std::string("\x81\x07") + "42[\"x\"]");
+  EXPECT_EQ(small.size(), 7u);
+  Outbound large(std::string(70'000, 'a'));
+  EXPECT_EQ(large.text().size(), 70'000u);
+  EXPECT_EQ(large.frame().size(), 70'010u);
 }
 
 TEST(SessionQueue, ClosesAConsumerThatFallsBehindInsteadOfGrowing) {
