@@ -100,7 +100,7 @@ TEST(HttpTest, PipelinedRequestsAreAnsweredInOrder) {
   RawConnection raw(server.port());
   raw.send(
       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\n\r\n"
-      "GET /nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: two\r\n\r\n"
+      "GET /api/nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: two\r\n\r\n"
       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: three\r\nConnection: close\r\n\r\n");
   auto all = raw.read_until_close(5s);
   auto first = all.find("X-Request-Id: one");
