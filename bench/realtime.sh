@@ -174,6 +174,8 @@ for name in $SERVERS; do
     wait "$perf_pid" 2>/dev/null || true
     perf report -i "$dir/$name.perf.data" --no-children --stdio --sort symbol 2>/dev/null |
       grep -E '^ +[0-9.]+%' | sed 's/ *-* *-* *$//' | cut -c1-140 | head -40 >"${RESULTS%.md}-$name-perf.txt" || true
+    { echo "by object:"; perf report -i "$dir/$name.perf.data" --no-children --stdio --sort dso 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | sed 's/ *$//' | head -8; } >>"${RESULTS%.md}-$name-perf.txt" || true
   fi
   echo "{\"fanout_cpu_s\":$(awk "BEGIN {print $cpu1 - $cpu0}")}" >"$dir/$name-cpu.json"
   grep '^socket_bench: event' "$dir/$name-fanout.err" | tail -3 >&2 || true
