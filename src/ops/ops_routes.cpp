@@ -13,16 +13,27 @@ namespace asio = boost::asio;
 using http::bhttp::status;
 using http::bhttp::verb;
 
-void write_gauge(std::string& out, std::string_view name, std::string_view help, double value) {
+namespace {
+
+// "# HELP", "# TYPE" and the start of the sample line, up to its value.
+void write_head(std::string& out, std::string_view name, std::string_view help, std::string_view type) {
   out += "# HELP ";
   out += name;
   out += ' ';
   out += help;
   out += "\n# TYPE ";
   out += name;
-  out += " gauge\n";
+  out += ' ';
+  out += type;
+  out += '\n';
   out += name;
   out += ' ';
+}
+
+}  // namespace
+
+void write_gauge(std::string& out, std::string_view name, std::string_view help, double value) {
+  write_head(out, name, help, "gauge");
   char number[32];
   auto [end, ec] = std::to_chars(number, number + sizeof number, value);
   out.append(number, ec == std::errc() ? end : number);
@@ -30,15 +41,7 @@ void write_gauge(std::string& out, std::string_view name, std::string_view help,
 }
 
 void write_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " counter\n";
-  out += name;
-  out += ' ';
+  write_head(out, name, help, "counter");
   out += std::to_string(value);
   out += '\n';
 }

@@ -380,9 +380,8 @@ void Endpoint::write_metrics(std::string& out) const {
                    static_cast<double>(hub_.connections()));
   ops::write_gauge(out, "realtime_sessions", "Engine.IO sessions open, connected or still handshaking.",
                    static_cast<double>(hub_.sessions()));
-  out += "# HELP realtime_sessions_refused_total Handshakes refused at --max-pending-sockets.\n";
-  out += "# TYPE realtime_sessions_refused_total counter\nrealtime_sessions_refused_total " +
-         std::to_string(hub_.refused_sessions()) + "\n";
+  ops::write_counter(out, "realtime_sessions_refused_total", "Handshakes refused at --max-pending-sockets.",
+                     hub_.refused_sessions());
   ops::write_counter(out, "eventbus_resyncs_total",
                      "`resync` broadcasts to this instance's sockets after the bus may have lost events.",
                      hub_.resyncs());
